@@ -1,0 +1,80 @@
+import json
+import subprocess
+import sys
+
+import yaml
+
+from tune_flow.train import main
+
+RUN = dict(
+    arch="mlp",
+    flow="icfm",
+    dataset="moons",
+    aug="none",
+    group="cli",
+    n_samples=1000,
+    batch_size=100,
+    max_epochs=3,
+    warmup_steps=10,
+    num_threads=1,
+    device="cpu",
+)
+
+
+def _config(tmp_path, **changes):
+    path = tmp_path / ("run" + "".join(f"_{k}" for k in changes) + ".yaml")
+    path.write_text(yaml.safe_dump({**RUN, **changes}))
+    return str(path)
+
+
+def test_run_writes_its_files_and_resume_continues(tmp_path):
+    out = tmp_path / "run"
+    assert main(["--config", _config(tmp_path), "--out", str(out), "--quiet"]) == 0
+    for name in (
+        "checkpoint.pt",
+        "best_model.pt",
+        "summary.json",
+        "config.yaml",
+        "normalization_stats.pt",
+    ):
+        assert (out / name).stat().st_size > 0, name
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["epochs_run"] == 3 and summary["stop_reason"] == "max_epochs"
+    resolved = yaml.safe_load((out / "config.yaml").read_text())
+    assert resolved["lr"] == 1e-3 and resolved["ema_decay"] == 0.9999
+
+
+def test_existing_run_is_never_overwritten(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["--config", _config(tmp_path), "--out", str(out), "--quiet"]) == 0
+    before = (out / "checkpoint.pt").read_bytes()
+    assert main(["--config", _config(tmp_path), "--out", str(out)]) == 2
+    assert "--resume" in capsys.readouterr().err
+    assert (out / "checkpoint.pt").read_bytes() == before
+
+
+def test_bad_input_exits_2_with_one_line(tmp_path, capsys):
+    cases = [
+        ["--config", str(tmp_path / "missing.yaml")],
+        ["--config", _config(tmp_path, lr=-1.0)],
+        ["--config", _config(tmp_path), "--set", "lrr=1"],
+        ["--config", _config(tmp_path), "--set", "noequals"],
+        ["--resume", "--out", str(tmp_path / "nothing")],
+    ]
+    for argv in cases:
+        assert main(argv + ["--out", str(tmp_path / "x")] if "--out" not in argv else argv) == 2, (
+            argv
+        )
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("error: ") and len(err.splitlines()) == 1, err
+
+
+def test_cli_process_exit_code_without_traceback(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "tune_flow.train", "--config", _config(tmp_path, arch="nope")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr and "`arch`" in result.stderr

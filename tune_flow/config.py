@@ -1,0 +1,248 @@
+"""TrainingConfig: every knob of one training run, validated with one-line messages."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tune_flow.data import AUGMENTATIONS, check_dataset_name, parse_dataset, validate_stats_file
+from tune_flow.errors import UserInputError, one_of, suggest
+from tune_flow.flows import FLOWS
+from tune_flow.models import ACTIVATIONS, ARCHITECTURES
+
+DEVICE_PATTERN = re.compile(r"^(auto|cpu|cuda(:\d+)?|mps)$")
+
+
+@dataclass
+class TrainingConfig:
+    """One flow-matching training run.
+
+    The study axes (``arch``, ``flow``, ``dataset``, ``aug``) and the run's ``group`` are required;
+    everything else has a default. The study's locked settings (``ema_decay``, ``grad_clip``,
+    ``patience``, ``warmup_steps``) are kept out of ``repr`` but can still be set explicitly.
+    """
+
+    # Study axes.
+    arch: str
+    flow: str
+    dataset: str  # built-in name, "source->target", or a file path
+    aug: str
+    group: str
+
+    # Optimisation (tunable).
+    lr: float = 1e-3  # peak learning rate of AdamW
+    batch_size: int = 256
+    weight_decay: float = 0.0
+    max_epochs: int = 100
+    min_lr_ratio: float = 0.0  # cosine floor as a fraction of lr
+    seed: int = 0  # model init and training randomness
+
+    # Model (tunable; each arch uses the ones it needs).
+    width: int = 64
+    depth: int = 3
+    activation: str = "selu"
+    dropout: float = 0.0
+    time_embed_dim: int = 32
+    heads: int = 4
+
+    # Flow and augmentation.
+    sigma: float = 0.0  # std of the ICFM path smoothing
+    aug_std: float = 0.05  # jitter std in normalised units
+
+    # Data.
+    source: str | None = None  # source samples (built-in name or file); None: standard normal
+    n_samples: int = 10_000  # size of synthetic datasets
+    val_size: float = 0.1  # count (>= 1) or fraction of all rows
+    test_size: float = 0.1
+    train_size: float | None = None  # count or fraction of the remaining rows; None: all
+    data_seed: int = 0  # synthetic data and split permutation, shared across trials
+    stats_path: str | None = None  # reuse normalisation stats instead of fitting them
+
+    # Run.
+    device: str = "auto"
+    num_threads: int | None = None  # torch threads; None: the CPUs this process may use
+    checkpoint_every: int = 10  # epochs between periodic checkpoints (besides improvements)
+
+    # Locked defaults of the study.
+    ema_decay: float = field(default=0.9999, repr=False)
+    grad_clip: float = field(default=1.0, repr=False)
+    patience: int = field(default=20, repr=False)
+    warmup_steps: int = field(default=1000, repr=False)
+
+    @property
+    def run_name(self) -> str:
+        """``arch-flow-dataset-aug-group``, with anything but [A-Za-z0-9._-] replaced by '_'."""
+        dataset = self.dataset.replace(PAIR_ARROW, "_to_")
+        if "/" in dataset:
+            dataset = Path(dataset).stem
+        raw = "-".join([self.arch, self.flow, dataset, self.aug, self.group])
+        return re.sub(r"[^A-Za-z0-9._-]+", "_", raw).strip("_")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def field_names(cls) -> list[str]:
+        return [f.name for f in dataclasses.fields(cls)]
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any], validate: bool = True) -> TrainingConfig:
+        """Build a config from plain values (e.g. YAML), coercing numeric strings like ``"1e-5"``.
+
+        Raises :class:`UserInputError` naming an unknown key with the closest valid names and the
+        valid set, a missing required key, or (with ``validate``) the first invalid value.
+        """
+        names = cls.field_names()
+        for key in values:
+            if key not in names:
+                raise UserInputError(
+                    f"Unknown config key `{key}`.{suggest(str(key), names)} "
+                    f"Valid keys: {', '.join(names)}"
+                )
+        required = [f.name for f in dataclasses.fields(cls) if f.default is dataclasses.MISSING]
+        missing = [k for k in required if k not in values]
+        if missing:
+            raise UserInputError(
+                f"Missing required config key(s) {', '.join(f'`{k}`' for k in missing)}; "
+                f"required: {', '.join(required)}"
+            )
+        hints = typing.get_type_hints(cls)
+        coerced = {key: _coerce(key, value, hints[key]) for key, value in values.items()}
+        config = cls(**coerced)
+        if validate:
+            config.validate()
+        return config
+
+    def replace(self, **changes: Any) -> TrainingConfig:
+        """A validated copy with ``changes`` applied (same coercion as :meth:`from_dict`)."""
+        return TrainingConfig.from_dict({**self.to_dict(), **changes})
+
+    def validate(self) -> TrainingConfig:
+        """Raise :class:`UserInputError` naming the field and the rule of the first invalid value."""
+        _check_choice("arch", self.arch, ARCHITECTURES)
+        _check_choice("flow", self.flow, FLOWS)
+        _check_choice("aug", self.aug, AUGMENTATIONS)
+        _check_choice("activation", self.activation, ACTIVATIONS)
+        source, target = parse_dataset(self.dataset, self.source)
+        check_dataset_name(target)
+        if source is not None:
+            check_dataset_name(source, "source")
+        if not self.group or not isinstance(self.group, str):
+            raise UserInputError("The value of `group` is empty, but must be a non-empty name.")
+        _check("lr", self.lr, self.lr > 0 and math.isfinite(self.lr), "lr > 0")
+        _check("ema_decay", self.ema_decay, 0 < self.ema_decay < 1, "0 < ema_decay < 1")
+        _check("batch_size", self.batch_size, self.batch_size >= 1, "batch_size >= 1")
+        _check("max_epochs", self.max_epochs, self.max_epochs >= 1, "max_epochs >= 1")
+        _check("weight_decay", self.weight_decay, self.weight_decay >= 0, "weight_decay >= 0")
+        _check(
+            "min_lr_ratio", self.min_lr_ratio, 0 <= self.min_lr_ratio <= 1, "0 <= min_lr_ratio <= 1"
+        )
+        _check("grad_clip", self.grad_clip, self.grad_clip > 0, "grad_clip > 0")
+        _check("patience", self.patience, self.patience >= 1, "patience >= 1")
+        _check("warmup_steps", self.warmup_steps, self.warmup_steps >= 0, "warmup_steps >= 0")
+        _check("width", self.width, self.width >= 1, "width >= 1")
+        _check("depth", self.depth, self.depth >= 1, "depth >= 1")
+        _check("dropout", self.dropout, 0 <= self.dropout < 1, "0 <= dropout < 1")
+        _check(
+            "time_embed_dim",
+            self.time_embed_dim,
+            self.time_embed_dim >= 2 and self.time_embed_dim % 2 == 0,
+            "time_embed_dim even and >= 2",
+        )
+        _check("heads", self.heads, self.heads >= 1, "heads >= 1")
+        if self.arch == "transformer":
+            _check("width", self.width, self.width % self.heads == 0, "width divisible by heads")
+        _check("sigma", self.sigma, self.sigma >= 0, "sigma >= 0")
+        _check("aug_std", self.aug_std, self.aug_std >= 0, "aug_std >= 0")
+        _check("n_samples", self.n_samples, self.n_samples >= 3, "n_samples >= 3")
+        for name in ("val_size", "test_size", "train_size"):
+            value = getattr(self, name)
+            if value is None and name == "train_size":
+                continue
+            _check(name, value, value > 0, f"{name} > 0 (a count >= 1 or a fraction in (0, 1))")
+        _check(
+            "checkpoint_every",
+            self.checkpoint_every,
+            self.checkpoint_every >= 1,
+            "checkpoint_every >= 1",
+        )
+        if self.num_threads is not None:
+            _check("num_threads", self.num_threads, self.num_threads >= 1, "num_threads >= 1")
+        if not DEVICE_PATTERN.match(self.device):
+            raise UserInputError(
+                f"The value of `device` is {self.device!r}, but must be auto, cpu, cuda, cuda:N or mps."
+            )
+        return self
+
+    def validate_stats_path(self, dim: int | None = None) -> None:
+        """Check ``stats_path`` (when set) holds usable normalisation stats of ``dim`` features."""
+        if self.stats_path is not None:
+            validate_stats_file(self.stats_path, dim)
+
+
+PAIR_ARROW = "->"
+
+
+def _check(name: str, value: Any, ok: bool, rule: str) -> None:
+    if not ok:
+        raise UserInputError(f"The value of `{name}` is {value!r}, but must be `{rule}`.")
+
+
+def _check_choice(name: str, value: str, registry: typing.Mapping[str, Any]) -> None:
+    if value not in registry:
+        raise UserInputError(
+            f"The value of `{name}` is {value!r}, but must be {one_of(registry)}."
+            f"{suggest(str(value), registry)}"
+        )
+
+
+def _coerce(name: str, value: Any, hint: Any) -> Any:
+    """Coerce a YAML/CLI value to the field's type; YAML reads ``1e-5`` as a string."""
+    allowed = _allowed_types(hint)
+    if value is None:
+        if type(None) in allowed:
+            return None
+        raise UserInputError(f"The value of `{name}` is null, but must be set.")
+    if isinstance(value, bool) and bool not in allowed:
+        raise UserInputError(f"The value of `{name}` is {value!r}, but must be a number or string.")
+    if int in allowed and float not in allowed:
+        number = _number(name, value)
+        if not float(number).is_integer():
+            raise UserInputError(f"The value of `{name}` is {value!r}, but must be an integer.")
+        return int(number)
+    if float in allowed:
+        number = _number(name, value)
+        # A count such as val_size: 500 stays an int; fractions are floats.
+        return number if isinstance(number, int) else float(number)
+    if str in allowed:
+        if not isinstance(value, str):
+            raise UserInputError(f"The value of `{name}` is {value!r}, but must be a string.")
+        return value
+    return value
+
+
+def _number(name: str, value: Any) -> int | float:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        try:
+            return int(value)
+        except ValueError:
+            pass
+        try:
+            return float(value)
+        except ValueError:
+            pass
+    raise UserInputError(f"The value of `{name}` is {value!r}, but must be a number.")
+
+
+def _allowed_types(hint: Any) -> set[type]:
+    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+        return set(typing.get_args(hint))
+    return {hint}

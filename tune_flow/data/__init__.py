@@ -1,0 +1,170 @@
+"""Data pipeline: built-in or file datasets -> nested splits -> normalisation -> tensors.
+
+The trainer keeps whole splits resident on its device and batches by index permutation;
+:class:`FlowDataset` / :func:`create_dataloader` serve users who want a standard DataLoader.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from tune_flow.data.augment import AUGMENTATIONS, TWO_D_ONLY
+from tune_flow.data.files import load_array, looks_like_path
+from tune_flow.data.normalization import (
+    STATS_FILENAME,
+    NormalizationStats,
+    validate_stats_file,
+)
+from tune_flow.data.splits import SplitIndices, split_indices
+from tune_flow.data.toy import FIXED_SIZE, TOY_DATASETS, generate
+from tune_flow.errors import UserInputError, one_of, suggest
+
+if TYPE_CHECKING:
+    from tune_flow.config import TrainingConfig
+
+PAIR_SEPARATOR = "->"
+
+
+@dataclass
+class FlowData:
+    """Normalised splits, each (N_split, D) float32 on the CPU; ``x_0_*`` is None when the source
+    is a standard normal. ``stats`` maps back to original units."""
+
+    x_1_train: torch.Tensor
+    x_1_val: torch.Tensor
+    x_1_test: torch.Tensor
+    x_0_train: torch.Tensor | None
+    x_0_val: torch.Tensor | None
+    x_0_test: torch.Tensor | None
+    stats: NormalizationStats
+
+    @property
+    def dim(self) -> int:
+        return self.x_1_train.shape[1]
+
+
+def parse_dataset(dataset: str, source: str | None = None) -> tuple[str | None, str]:
+    """Split ``"source->target"`` into (source, target); an explicit ``source`` wins."""
+    if PAIR_SEPARATOR in dataset:
+        pair_source, target = (s.strip() for s in dataset.split(PAIR_SEPARATOR, 1))
+        return source or pair_source, target
+    return source, dataset
+
+
+def check_dataset_name(name: str, field: str = "dataset") -> None:
+    """Raise unless ``name`` is a built-in dataset or looks like a file path."""
+    if looks_like_path(name) or name in TOY_DATASETS:
+        return
+    raise UserInputError(
+        f"The value of `{field}` is {name!r}, but must be a file path or "
+        f"{one_of(TOY_DATASETS)} (or 'source->target').{suggest(name, TOY_DATASETS)}"
+    )
+
+
+def _load(name: str, n_samples: int, seed: int, role: str) -> np.ndarray:
+    if looks_like_path(name):
+        return load_array(name, role="target" if role == "target" else "source")
+    return generate(name, n_samples, seed)
+
+
+def _split(array: np.ndarray, config: TrainingConfig, seed: int) -> tuple[torch.Tensor, ...]:
+    idx: SplitIndices = split_indices(
+        len(array), config.val_size, config.test_size, config.train_size, seed
+    )
+    x = torch.from_numpy(array)
+    return x[idx.train], x[idx.val], x[idx.test]
+
+
+def build_data(config: TrainingConfig) -> FlowData:
+    """Load/generate the config's dataset (and source), split it, normalise with training stats.
+
+    Synthetic data and the split permutation depend on ``data_seed`` only, not on ``seed``, so
+    trials with different training seeds see the same data and the same validation set.
+    """
+    source, target = parse_dataset(config.dataset, config.source)
+    x_1 = _load(target, config.n_samples, config.data_seed, "target")
+    x_1_train, x_1_val, x_1_test = _split(x_1, config, config.data_seed)
+    x_0_splits: tuple[torch.Tensor | None, ...] = (None, None, None)
+    if source is not None:
+        x_0 = _load(source, config.n_samples, config.data_seed + 1, "source")
+        if x_0.shape[1] != x_1.shape[1]:
+            raise UserInputError(
+                f"source {source!r} has {x_0.shape[1]} features, target {target!r} has "
+                f"{x_1.shape[1]}; they must match"
+            )
+        x_0_splits = _split(x_0, config, config.data_seed + 1)
+    if config.aug in TWO_D_ONLY and x_1.shape[1] != 2:
+        raise UserInputError(
+            f"aug {config.aug!r} needs 2-D data, but {target!r} has {x_1.shape[1]} features"
+        )
+    if config.stats_path is not None:
+        stats = validate_stats_file(config.stats_path, dim=x_1.shape[1])
+    else:
+        stats = NormalizationStats.fit(x_1_train, x_0_splits[0])
+    x_0_train, x_0_val, x_0_test = (
+        None if x is None else stats.normalize_source(x) for x in x_0_splits
+    )
+    return FlowData(
+        x_1_train=stats.normalize(x_1_train),
+        x_1_val=stats.normalize(x_1_val),
+        x_1_test=stats.normalize(x_1_test),
+        x_0_train=x_0_train,
+        x_0_val=x_0_val,
+        x_0_test=x_0_test,
+        stats=stats,
+    )
+
+
+class FlowDataset(Dataset):
+    """Map-style dataset of (x_0, x_1) pairs, each (D,), for users who want a DataLoader.
+
+    Args:
+        x_1: (N, D) target samples. x_0: (M, D) source samples, or None for a standard normal
+            source (drawn per item from ``seed`` + index, so the dataset is deterministic).
+    """
+
+    def __init__(self, x_1: torch.Tensor, x_0: torch.Tensor | None = None, seed: int = 0) -> None:
+        self.x_1 = x_1
+        self.x_0 = x_0
+        self.seed = seed
+
+    def __len__(self) -> int:
+        return len(self.x_1)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.x_0 is not None:
+            return self.x_0[index % len(self.x_0)], self.x_1[index]
+        gen = torch.Generator().manual_seed(self.seed * 1_000_003 + index)
+        return torch.randn(self.x_1.shape[1], generator=gen), self.x_1[index]
+
+
+def create_dataloader(
+    dataset: FlowDataset, batch_size: int = 256, shuffle: bool = True, seed: int = 0, **kwargs
+) -> DataLoader:
+    """A DataLoader over ``dataset`` whose shuffling order is fixed by ``seed``."""
+    gen = torch.Generator().manual_seed(seed)
+    return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, generator=gen, **kwargs)
+
+
+DATASETS = tuple(TOY_DATASETS)
+
+__all__ = [
+    "AUGMENTATIONS",
+    "DATASETS",
+    "FIXED_SIZE",
+    "STATS_FILENAME",
+    "FlowData",
+    "FlowDataset",
+    "NormalizationStats",
+    "build_data",
+    "check_dataset_name",
+    "create_dataloader",
+    "parse_dataset",
+    "split_indices",
+    "validate_stats_file",
+]

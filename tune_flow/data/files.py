@@ -1,0 +1,110 @@
+"""Loading user datasets from files: .npy, .npz, .pt, .csv, .parquet, each N x D floats."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from tune_flow.errors import UserInputError
+
+FILE_SUFFIXES = (".npy", ".npz", ".pt", ".pth", ".csv", ".parquet")
+# Keys tried, in order, in .npz archives and .pt dicts for the target and the source samples.
+TARGET_KEYS = ("x1", "target", "data", "x")
+SOURCE_KEYS = ("x0", "source")
+
+
+def looks_like_path(dataset: str) -> bool:
+    """True when a ``dataset`` value names a file rather than a built-in dataset."""
+    return "/" in dataset or dataset.endswith(FILE_SUFFIXES)
+
+
+def load_array(path: str | Path, role: str = "target") -> np.ndarray:
+    """Read an (N, D) float32 array; ``role`` ("target"/"source") picks the key in archives.
+
+    Raises :class:`UserInputError` with one line for a missing file, an unknown suffix, a wrong
+    rank, non-numeric columns or NaN/inf values (how many and where).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise UserInputError(f"dataset file {str(path)!r} does not exist")
+    suffix = path.suffix.lower()
+    keys = TARGET_KEYS if role == "target" else SOURCE_KEYS
+    try:
+        if suffix == ".npy":
+            array = np.load(path, allow_pickle=False)
+        elif suffix == ".npz":
+            with np.load(path, allow_pickle=False) as archive:
+                array = _pick(dict(archive), keys, path, role)
+        elif suffix in (".pt", ".pth"):
+            obj = torch.load(path, map_location="cpu", weights_only=True)
+            array = _pick(obj, keys, path, role) if isinstance(obj, dict) else obj
+            array = array.numpy() if isinstance(array, torch.Tensor) else np.asarray(array)
+        elif suffix in (".csv", ".parquet"):
+            import pandas as pd
+
+            frame = pd.read_csv(path) if suffix == ".csv" else pd.read_parquet(path)
+            if _header_is_data(frame):
+                frame = pd.read_csv(path, header=None)
+            bad = [str(c) for c in frame.columns if not np.issubdtype(frame[c].dtype, np.number)]
+            if bad:
+                raise UserInputError(
+                    f"dataset file {str(path)!r} has non-numeric column(s) {', '.join(bad)}; "
+                    "every column must hold numbers"
+                )
+            array = frame.to_numpy()
+        else:
+            raise UserInputError(
+                f"dataset file {str(path)!r} has suffix {suffix!r}, but must be one of "
+                + ", ".join(FILE_SUFFIXES)
+            )
+    except UserInputError:
+        raise
+    except Exception as error:  # numpy/pandas/torch parse errors: one line, no traceback
+        raise UserInputError(f"cannot read dataset file {str(path)!r}: {error}") from None
+    return _check_matrix(array, path)
+
+
+def _header_is_data(frame) -> bool:  # type: ignore[no-untyped-def]
+    """A CSV without a header row: pandas took the first row of numbers as column names."""
+    try:
+        [float(c) for c in frame.columns]
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _pick(obj: dict, keys: tuple[str, ...], path: Path, role: str):  # type: ignore[no-untyped-def]
+    for key in keys:
+        if key in obj:
+            return obj[key]
+    if role == "target" and len(obj) == 1:
+        return next(iter(obj.values()))
+    raise UserInputError(
+        f"dataset file {str(path)!r} holds keys {sorted(obj)}, but the {role} must be under "
+        + " or ".join(f"{k!r}" for k in keys)
+    )
+
+
+def _check_matrix(array: np.ndarray, path: Path) -> np.ndarray:
+    if array.ndim != 2:
+        raise UserInputError(
+            f"dataset file {str(path)!r} holds an array of shape {tuple(array.shape)}, "
+            "but must be 2-D (N samples x D features)"
+        )
+    if not np.issubdtype(array.dtype, np.number) or np.iscomplexobj(array):
+        raise UserInputError(
+            f"dataset file {str(path)!r} holds dtype {array.dtype}, but must hold real numbers"
+        )
+    array = array.astype(np.float32)
+    bad = ~np.isfinite(array)
+    if bad.any():
+        rows, cols = np.nonzero(bad)
+        where = ", ".join(f"(row {r}, col {c})" for r, c in zip(rows[:3], cols[:3], strict=True))
+        more = " ..." if len(rows) > 3 else ""
+        raise UserInputError(
+            f"dataset file {str(path)!r} holds {int(bad.sum())} NaN/inf value(s) in "
+            f"{len(np.unique(rows))} row(s), first at {where}{more}; remove or impute them"
+        )
+    return array

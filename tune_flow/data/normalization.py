@@ -1,0 +1,99 @@
+"""Per-feature normalisation statistics, computed on the training split only."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from tune_flow.errors import UserInputError
+
+STATS_FILENAME = "normalization_stats.pt"
+
+
+@dataclass
+class NormalizationStats:
+    """Mean and std (D,) of the target samples, and of the source samples when there are any."""
+
+    mean: torch.Tensor
+    std: torch.Tensor
+    source_mean: torch.Tensor | None = None
+    source_std: torch.Tensor | None = None
+
+    @classmethod
+    def fit(cls, x_1: torch.Tensor, x_0: torch.Tensor | None = None) -> NormalizationStats:
+        """Stats of training samples x_1 (N, D) and optional source samples x_0 (M, D)."""
+
+        def mean_std(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            # Constant features would divide by zero: leave them unscaled.
+            std = x.std(dim=0)
+            return x.mean(dim=0), torch.where(std > 1e-8, std, torch.ones_like(std))
+
+        mean, std = mean_std(x_1)
+        if x_0 is None:
+            return cls(mean, std)
+        return cls(mean, std, *mean_std(x_0))
+
+    def normalize(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.mean.to(x.device)) / self.std.to(x.device)
+
+    def denormalize(self, x: torch.Tensor) -> torch.Tensor:
+        """Back to the data's original units."""
+        return x * self.std.to(x.device) + self.mean.to(x.device)
+
+    def normalize_source(self, x: torch.Tensor) -> torch.Tensor:
+        if self.source_mean is None or self.source_std is None:
+            return x
+        return (x - self.source_mean.to(x.device)) / self.source_std.to(x.device)
+
+    def to_dict(self) -> dict[str, torch.Tensor | None]:
+        return {
+            "mean": self.mean.cpu(),
+            "std": self.std.cpu(),
+            "source_mean": None if self.source_mean is None else self.source_mean.cpu(),
+            "source_std": None if self.source_std is None else self.source_std.cpu(),
+        }
+
+    def save(self, path: str | Path) -> None:
+        torch.save(self.to_dict(), path)
+
+    @classmethod
+    def load(cls, path: str | Path, dim: int | None = None) -> NormalizationStats:
+        """Read and check a stats file (see :func:`validate_stats_file`)."""
+        return validate_stats_file(path, dim)
+
+
+def validate_stats_file(path: str | Path, dim: int | None = None) -> NormalizationStats:
+    """Load ``path`` and check it holds finite, positive-std stats of ``dim`` features."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserInputError(f"stats_path {str(path)!r} does not exist")
+    try:
+        raw = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:
+        raise UserInputError(
+            f"stats_path {str(path)!r} is not a tune_flow stats file: {error}"
+        ) from None
+    if not isinstance(raw, dict) or not {"mean", "std"} <= set(raw):
+        raise UserInputError(f"stats_path {str(path)!r} must hold a dict with 'mean' and 'std'")
+    mean, std = raw["mean"], raw["std"]
+    if (
+        not (isinstance(mean, torch.Tensor) and isinstance(std, torch.Tensor))
+        or mean.shape != std.shape
+        or mean.ndim != 1
+    ):
+        raise UserInputError(
+            f"stats_path {str(path)!r}: 'mean' and 'std' must be 1-D tensors of one shape"
+        )
+    if dim is not None and mean.shape[0] != dim:
+        raise UserInputError(
+            f"stats_path {str(path)!r} holds stats of {mean.shape[0]} features, but the data has {dim}"
+        )
+    if not torch.isfinite(mean).all() or not (std > 0).all() or not torch.isfinite(std).all():
+        raise UserInputError(
+            f"stats_path {str(path)!r}: 'mean' must be finite and 'std' finite and > 0"
+        )
+    return NormalizationStats(
+        mean.float(), std.float(), raw.get("source_mean"), raw.get("source_std")
+    )

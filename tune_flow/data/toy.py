@@ -1,0 +1,95 @@
+"""Built-in datasets, generated locally (no downloads), as (N, D) float32 arrays.
+
+scikit-learn's generators are used where it has one. Constants (in the data's own units, before
+normalisation):
+
+- ``moons``: ``make_moons``, noise 0.05 (two interleaved half circles of radius 1).
+- ``circles``: ``make_circles``, inner/outer radius ratio 0.5, noise 0.05.
+- ``scurve``: ``make_s_curve`` noise 0.05, coordinates (x, z): an S of height 4.
+- ``swissroll``: ``make_swiss_roll`` noise 0.5, coordinates (x, z): spiral of radius ~5-14.
+- ``8gaussians``: 8 isotropic Gaussians, std 0.5, centres on a circle of radius 4 at k*45 deg.
+- ``checkerboard``: uniform on the 8 black squares of a 4 x 4 board of side-2 squares on
+  [-4, 4]^2 (FFJORD's toy).
+- ``pinwheel``: 5 arms, radial std 0.3, tangential std 0.1, rate 0.25 (FFJORD's toy).
+- ``digits``: scikit-learn's bundled UCI 8x8 handwritten digits, 1797 x 64, pixel values 0-16
+  (a real dataset; ``n_samples`` does not apply).
+
+The two checkerboard/pinwheel/8gaussians generators are written by hand because scikit-learn has
+no equivalent; they follow the FFJORD / torchcfm definitions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from sklearn import datasets as skd
+
+
+def _moons(n: int, rng: np.random.Generator) -> np.ndarray:
+    return skd.make_moons(n, noise=0.05, random_state=_seed(rng))[0]
+
+
+def _circles(n: int, rng: np.random.Generator) -> np.ndarray:
+    return skd.make_circles(n, factor=0.5, noise=0.05, random_state=_seed(rng))[0]
+
+
+def _scurve(n: int, rng: np.random.Generator) -> np.ndarray:
+    return skd.make_s_curve(n, noise=0.05, random_state=_seed(rng))[0][:, [0, 2]]
+
+
+def _swissroll(n: int, rng: np.random.Generator) -> np.ndarray:
+    return skd.make_swiss_roll(n, noise=0.5, random_state=_seed(rng))[0][:, [0, 2]]
+
+
+def _eight_gaussians(n: int, rng: np.random.Generator) -> np.ndarray:
+    angles = np.pi / 4 * rng.integers(0, 8, size=n)
+    centres = 4.0 * np.stack([np.cos(angles), np.sin(angles)], axis=1)
+    return centres + 0.5 * rng.standard_normal((n, 2))
+
+
+def _checkerboard(n: int, rng: np.random.Generator) -> np.ndarray:
+    x = rng.uniform(-2, 2, size=n)
+    y = rng.uniform(0, 1, size=n) - 2 * rng.integers(0, 2, size=n)
+    y = y + np.floor(x) % 2
+    return 2.0 * np.stack([x, y], axis=1)
+
+
+def _pinwheel(n: int, rng: np.random.Generator) -> np.ndarray:
+    num_arms, radial_std, tangential_std, rate = 5, 0.3, 0.1, 0.25
+    arm = rng.integers(0, num_arms, size=n)
+    features = rng.standard_normal((n, 2)) * np.array([radial_std, tangential_std])
+    features[:, 0] += 1.0
+    angle = 2 * np.pi * arm / num_arms + rate * np.exp(features[:, 0])
+    cos, sin = np.cos(angle), np.sin(angle)
+    rotations = np.stack([np.stack([cos, -sin], -1), np.stack([sin, cos], -1)], -2)  # (n, 2, 2)
+    return 2.0 * np.einsum("ni,nji->nj", features, rotations)
+
+
+def _digits(n: int, rng: np.random.Generator) -> np.ndarray:
+    return skd.load_digits().data
+
+
+def _seed(rng: np.random.Generator) -> int:
+    return int(rng.integers(0, 2**31 - 1))
+
+
+TOY_DATASETS: dict[str, Callable[[int, np.random.Generator], np.ndarray]] = {
+    "moons": _moons,
+    "circles": _circles,
+    "scurve": _scurve,
+    "swissroll": _swissroll,
+    "8gaussians": _eight_gaussians,
+    "checkerboard": _checkerboard,
+    "pinwheel": _pinwheel,
+    "digits": _digits,
+}
+
+# Datasets whose size is fixed by the data itself rather than by ``n_samples``.
+FIXED_SIZE = {"digits"}
+
+
+def generate(name: str, n_samples: int, seed: int) -> np.ndarray:
+    """``n_samples`` points of the built-in dataset ``name`` as (N, D) float32."""
+    rng = np.random.default_rng(seed)
+    return np.asarray(TOY_DATASETS[name](n_samples, rng), dtype=np.float32)

@@ -1,0 +1,278 @@
+"""FlowTrainer: the flow-matching training loop, free of Ray.
+
+Reporting goes through an ``on_epoch_end(metrics, trainer)`` callback, so the same loop runs in
+the single-run CLI, in a Ray Tune trial and in tests.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch import nn
+
+from tune_flow.config import TrainingConfig
+from tune_flow.data import AUGMENTATIONS, FlowData, build_data
+from tune_flow.device import available_cpus, describe_device, resolve_device
+from tune_flow.early_stopping import EarlyStopping
+from tune_flow.ema import EMAModel
+from tune_flow.flows import PathSample, build_flow
+from tune_flow.models import build_model
+from tune_flow.rng import get_rng_state, seed_everything, set_rng_state
+from tune_flow.schedule import get_cosine_schedule_with_warmup
+
+logger = logging.getLogger(__name__)
+
+EpochCallback = Callable[[dict[str, Any], "FlowTrainer"], None]
+
+STOP_REASONS = ("max_epochs", "patience", "diverged")
+# The validation draws (x_0, t, eps) come from this fixed seed, not the trial's, so every trial
+# and every epoch is judged on the same points: val-loss differences come from the models.
+VALIDATION_SEED = 1234
+VALIDATION_CHUNK = 8192  # rows per forward pass in validation: few large batches
+
+
+class FlowTrainer:
+    """Train a velocity network with conditional flow matching.
+
+    Args:
+        config: the run; validated on construction.
+        on_epoch_end: called after every epoch with the epoch's metrics (``epoch``,
+            ``train_loss``, ``val_loss`` (EMA weights), ``raw_val_loss``, ``best_val_loss``,
+            ``lr``, ``samples_per_second``, ``improved``, ``stop_reason``) and the trainer.
+    """
+
+    def __init__(self, config: TrainingConfig, on_epoch_end: EpochCallback | None = None) -> None:
+        self.config = config.validate()
+        self.on_epoch_end = on_epoch_end
+        self._setup()
+
+    # ------------------------------------------------------------------ set-up
+    def _setup(self) -> None:
+        config = self.config
+        torch.set_num_threads(config.num_threads or available_cpus())
+        self.device = resolve_device(config.device)
+        logger.info(describe_device(self.device))
+        seed_everything(config.seed)
+
+        self.data: FlowData = build_data(config)
+        self.x_1_train = self.data.x_1_train.to(self.device)
+        self.x_0_train = (
+            None if self.data.x_0_train is None else self.data.x_0_train.to(self.device)
+        )
+        self.num_train = len(self.x_1_train)
+        self.batch_size = min(config.batch_size, self.num_train)
+        # Whole batches only: every step sees the same shape (no tiny last batch, no recompiles).
+        self.steps_per_epoch = self.num_train // self.batch_size
+        self.augment = AUGMENTATIONS[config.aug]
+
+        self.flow = build_flow(config.flow, config.sigma)
+        self.model: nn.Module = build_model(config, self.data.dim).to(self.device)
+        self.optimizer = torch.optim.AdamW(
+            self.model.parameters(), lr=config.lr, weight_decay=config.weight_decay
+        )
+        self.scheduler = get_cosine_schedule_with_warmup(
+            self.optimizer,
+            num_warmup_steps=config.warmup_steps,
+            num_training_steps=config.max_epochs * self.steps_per_epoch,
+            min_lr_ratio=config.min_lr_ratio,
+        )
+        self.ema = EMAModel(self.model, config.ema_decay)
+        self.early_stopping = EarlyStopping(patience=config.patience)
+        self.generator = torch.Generator(self.device).manual_seed(config.seed)
+        self.val_path = self._fixed_validation_path()
+
+        self.epoch = 0
+        self.global_step = 0
+        self.history: list[dict[str, Any]] = []
+        self.stop_reason: str | None = None
+        self.train_seconds = 0.0
+
+    def _draw_source(
+        self, n: int, generator: torch.Generator, pool: torch.Tensor | None
+    ) -> torch.Tensor:
+        if pool is None:
+            return torch.randn(n, self.data.dim, generator=generator, device=self.device)
+        index = torch.randint(0, len(pool), (n,), generator=generator, device=self.device)
+        return pool[index]
+
+    def _fixed_validation_path(self) -> PathSample:
+        """Validation points on the path, drawn once from :data:`VALIDATION_SEED`."""
+        gen = torch.Generator(self.device).manual_seed(VALIDATION_SEED)
+        x_1 = self.data.x_1_val.to(self.device)
+        pool = None if self.data.x_0_val is None else self.data.x_0_val.to(self.device)
+        x_0 = self._draw_source(len(x_1), gen, pool)
+        t = torch.rand(len(x_1), generator=gen, device=self.device)
+        eps = torch.randn(x_1.shape, generator=gen, device=self.device)
+        # Pair in training-sized chunks so OT-CFM's coupling matches what training sees.
+        parts = [
+            self.flow.sample_path(
+                x_0[i : i + self.batch_size],
+                x_1[i : i + self.batch_size],
+                t[i : i + self.batch_size],
+                eps[i : i + self.batch_size],
+            )
+            for i in range(0, len(x_1), self.batch_size)
+        ]
+        return PathSample(
+            *(torch.cat([getattr(p, f) for p in parts]) for f in ("x_0", "x_1", "t", "x_t", "dx_t"))
+        )
+
+    # ------------------------------------------------------------------ loop
+    def train_epoch(self) -> float:
+        """One pass over the training split; returns the mean training loss (one host sync)."""
+        self.model.train()
+        gen, batch = self.generator, self.batch_size
+        perm = torch.randperm(self.num_train, generator=gen, device=self.device)
+        loss_sum = torch.zeros((), device=self.device)
+        for step in range(self.steps_per_epoch):
+            x_1 = self.augment(
+                self.x_1_train[perm[step * batch : (step + 1) * batch]], self.config.aug_std, gen
+            )
+            x_0 = self._draw_source(batch, gen, self.x_0_train)
+            t = torch.rand(batch, generator=gen, device=self.device)
+            eps = (
+                torch.randn(x_1.shape, generator=gen, device=self.device)
+                if self.flow.sigma > 0
+                else None
+            )
+            path = self.flow.sample_path(x_0, x_1, t, eps)
+            loss = torch.nn.functional.mse_loss(self.model(path.x_t, path.t), path.dx_t)
+
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip, foreach=True)
+            self.optimizer.step()
+            self.scheduler.step()
+            self.ema.update(self.model)
+            loss_sum += loss.detach()  # stays on the device: no .item() per step
+        self.global_step += self.steps_per_epoch
+        return (loss_sum / self.steps_per_epoch).item()
+
+    @torch.no_grad()
+    def _loss_on(self, path: PathSample) -> float:
+        total = torch.zeros((), device=self.device)
+        for i in range(0, len(path.t), VALIDATION_CHUNK):
+            v = self.model(path.x_t[i : i + VALIDATION_CHUNK], path.t[i : i + VALIDATION_CHUNK])
+            total += (v - path.dx_t[i : i + VALIDATION_CHUNK]).square().sum()
+        return (total / path.dx_t.numel()).item()
+
+    def validate(self) -> dict[str, float]:
+        """``val_loss`` with the EMA weights and ``raw_val_loss`` with the raw ones (MSE)."""
+        self.model.eval()
+        raw_val_loss = self._loss_on(self.val_path)
+        with self.ema.average_parameters(self.model):
+            val_loss = self._loss_on(self.val_path)
+        return {"val_loss": val_loss, "raw_val_loss": raw_val_loss}
+
+    def train(self) -> dict[str, Any]:
+        """Run epochs until ``max_epochs``, patience or divergence; return :meth:`summary`.
+
+        Continues from ``self.epoch`` after :meth:`load_state_dict`.
+        """
+        while self.stop_reason is None and self.epoch < self.config.max_epochs:
+            started = time.perf_counter()
+            lr = self.optimizer.param_groups[0]["lr"]
+            train_loss = self.train_epoch()
+            train_seconds = time.perf_counter() - started
+            self.train_seconds += train_seconds
+            self.epoch += 1
+
+            metrics = {"val_loss": math.nan, "raw_val_loss": math.nan}
+            if math.isfinite(train_loss):
+                metrics = self.validate()
+            improved = self.early_stopping(metrics["val_loss"])
+            if not (math.isfinite(train_loss) and math.isfinite(metrics["val_loss"])):
+                self.stop_reason = "diverged"
+            elif self.early_stopping.should_stop:
+                self.stop_reason = "patience"
+            elif self.epoch >= self.config.max_epochs:
+                self.stop_reason = "max_epochs"
+            metrics.update(
+                epoch=self.epoch,
+                train_loss=train_loss,
+                best_val_loss=self.early_stopping.best,
+                lr=lr,
+                samples_per_second=self.steps_per_epoch * self.batch_size / train_seconds,
+                improved=improved,
+                stop_reason=self.stop_reason or "",
+            )
+            self.history.append(metrics)
+            if self.on_epoch_end is not None:
+                self.on_epoch_end(metrics, self)
+        return self.summary()
+
+    def summary(self) -> dict[str, Any]:
+        """best_val_loss, best_epoch, epochs_run, stop_reason, seconds, samples_per_second, ..."""
+        last = self.history[-1] if self.history else {}
+        return {
+            "run_name": self.config.run_name,
+            "best_val_loss": self.early_stopping.best,
+            "best_epoch": self.early_stopping.best_epoch,
+            "final_val_loss": last.get("val_loss", math.nan),
+            "final_raw_val_loss": last.get("raw_val_loss", math.nan),
+            "final_train_loss": last.get("train_loss", math.nan),
+            "epochs_run": self.epoch,
+            "stop_reason": self.stop_reason,
+            "seconds": self.train_seconds,
+            "samples_per_second": self.epoch
+            * self.steps_per_epoch
+            * self.batch_size
+            / max(self.train_seconds, 1e-9),
+            "num_parameters": sum(p.numel() for p in self.model.parameters()),
+            "device": str(self.device),
+        }
+
+    # ------------------------------------------------------------------ state
+    def ema_model_state(self) -> dict[str, torch.Tensor]:
+        """The model's ``state_dict`` with the EMA weights (what sampling uses)."""
+        with self.ema.average_parameters(self.model):
+            return {k: v.detach().clone().cpu() for k, v in self.model.state_dict().items()}
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to continue exactly: the resolved config included."""
+        return {
+            "config": self.config.to_dict(),
+            "model": self.model.state_dict(),
+            "ema": self.ema.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "early_stopping": self.early_stopping.state_dict(),
+            "epoch": self.epoch,
+            "global_step": self.global_step,
+            "history": self.history,
+            "stop_reason": self.stop_reason,
+            "train_seconds": self.train_seconds,
+            "generator": self.generator.get_state(),
+            "rng": get_rng_state(),
+            "normalization_stats": self.data.stats.to_dict(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.model.load_state_dict(state["model"])
+        self.ema.load_state_dict(state["ema"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.early_stopping.load_state_dict(state["early_stopping"])
+        self.epoch = int(state["epoch"])
+        self.global_step = int(state["global_step"])
+        self.history = list(state["history"])
+        self.stop_reason = state["stop_reason"]
+        self.train_seconds = float(state["train_seconds"])
+        self.generator.set_state(state["generator"])
+        set_rng_state(state["rng"])
+
+    @classmethod
+    def from_checkpoint(
+        cls, state: dict[str, Any], on_epoch_end: EpochCallback | None = None, **overrides: Any
+    ) -> FlowTrainer:
+        """Rebuild a trainer from a checkpoint's state (its stored config, plus ``overrides`` such
+        as ``device`` or ``num_threads`` that do not change the run's maths)."""
+        config = TrainingConfig.from_dict({**state["config"], **overrides})
+        trainer = cls(config, on_epoch_end)
+        trainer.load_state_dict(state)
+        return trainer
