@@ -68,6 +68,7 @@ class TrainingConfig:
     device: str = "auto"
     num_threads: int | None = None  # torch threads; None: the CPUs this process may use
     checkpoint_every: int = 10  # epochs between periodic checkpoints (besides improvements)
+    min_delta: float = 0.0  # early stopping: an improvement must beat the best by more than this
 
     # Locked defaults of the study.
     ema_decay: float = field(default=0.9999, repr=False)
@@ -145,6 +146,7 @@ class TrainingConfig:
         )
         _check("grad_clip", self.grad_clip, self.grad_clip > 0, "grad_clip > 0")
         _check("patience", self.patience, self.patience >= 1, "patience >= 1")
+        _check("min_delta", self.min_delta, self.min_delta >= 0, "min_delta >= 0")
         _check("warmup_steps", self.warmup_steps, self.warmup_steps >= 0, "warmup_steps >= 0")
         _check("width", self.width, self.width >= 1, "width >= 1")
         _check("depth", self.depth, self.depth >= 1, "depth >= 1")

@@ -82,7 +82,7 @@ class FlowTrainer:
             min_lr_ratio=config.min_lr_ratio,
         )
         self.ema = EMAModel(self.model, config.ema_decay)
-        self.early_stopping = EarlyStopping(patience=config.patience)
+        self.early_stopping = EarlyStopping(patience=config.patience, min_delta=config.min_delta)
         self.generator = torch.Generator(self.device).manual_seed(config.seed)
         self.val_path = self._fixed_validation_path()
 

@@ -1,0 +1,130 @@
+"""End-to-end searches on a real local Ray instance (shared, 2 CPUs)."""
+
+import csv
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tune_flow import search, train
+
+pytestmark = pytest.mark.ray
+
+
+def _rows(experiment: Path) -> list[dict]:
+    with (experiment / "trials.csv").open() as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_search_end_to_end_asha_and_patience(ray_cluster, write_space, tmp_path, capsys):
+    # Grid for determinism: min_delta 0.5 makes every later epoch a non-improvement, so those
+    # trials end by patience at epoch 3; lr 1e-4 trials lag far behind and ASHA cuts them.
+    space = write_space(
+        "e2e",
+        method="grid",
+        run_cap=8,
+        base={"max_epochs": 12, "patience": 2},
+        parameters={
+            "min_delta": {"values": [0.0, 0.5]},
+            "lr": {"values": [3e-3, 1e-4, 2e-3, 5e-5]},
+        },
+        scheduler={"type": "asha", "grace_period": 2, "reduction_factor": 2},
+    )
+    storage = tmp_path / "results"
+    assert search.main(["--space", space, "--storage-path", str(storage), "--name", "e2e"]) == 0
+    out = capsys.readouterr().out
+    experiment = storage / "e2e"
+    rows = _rows(experiment)
+    assert len(rows) == 8
+    reasons = [r["stop_reason"] for r in rows]
+    assert "asha" in reasons and "patience" in reasons, reasons
+    for row in rows:
+        if row["min_delta"] == "0.5":  # cut by ASHA at its first rung (epoch 2) or patience at 3
+            assert (row["stop_reason"], row["epochs_run"]) in (("patience", "3"), ("asha", "2"))
+        if row["stop_reason"] == "asha":
+            assert int(row["epochs_run"]) < 12
+    assert "best config:" in out and "top " in out
+
+    # One reported result per epoch, epochs 1..n in order, for every trial.
+    for row in rows:
+        with (Path(row["trial_dir"]) / "progress.csv").open() as handle:
+            epochs = [int(float(r["epoch"])) for r in csv.DictReader(handle)]
+        assert epochs == list(range(1, int(row["epochs_run"]) + 1))
+
+    # best_config.yaml is accepted unchanged by the train CLI and retrains.
+    best = experiment / "best_config.yaml"
+    config = yaml.safe_load(best.read_text())
+    assert config["lr"] in (3e-3, 2e-3)
+    assert train.main(["--config", str(best), "--out", str(tmp_path / "retrain"), "--quiet"]) == 0
+    assert (tmp_path / "retrain" / "summary.json").exists()
+
+
+def test_fractional_gpu_request_reaches_each_trial(ray_cluster, write_space, tmp_path):
+    from ray.tune import Callback
+
+    from tune_flow.space import load_space
+    from tune_flow.tuner import build_tuner
+
+    class RecordResources(Callback):
+        requests: list = []
+
+        def on_trial_start(self, iteration, trials, trial, **info):
+            self.requests.append(trial.placement_group_factory.required_resources)
+
+    space = load_space(
+        write_space(
+            "gpu",
+            run_cap=2,
+            base={"max_epochs": 1},
+            parameters={"width": {"values": [8, 16]}},
+            resources_per_trial={"cpu": 1, "gpu": 0.25},
+        )
+    )
+    recorder = RecordResources()
+    tuner = build_tuner(
+        space,
+        name="gpu",
+        storage_path=tmp_path,
+        seed=0,
+        max_concurrent=2,
+        max_failures=0,
+        time_budget_s=None,
+        callbacks=[recorder],
+    )
+    results = tuner.fit()
+    assert not results.errors
+    assert recorder.requests and all(r == {"CPU": 1.0, "GPU": 0.25} for r in recorder.requests)
+
+
+def test_debug_mode_runs_in_process_and_honours_set(write_space, capsys):
+    space = write_space("debug", parameters={"width": {"values": [8, 16]}})
+    assert (
+        search.main(["--space", space, "--debug", "--set", "max_epochs=2", "--set", "depth=1"]) == 0
+    )
+    out = capsys.readouterr().out
+    assert "depth=1" in out and "max_epochs=2" in out and "width=8" in out
+    assert "epoch   2" in out and "epoch   3" not in out
+
+
+def test_dry_run_prints_the_space_without_starting_ray(write_space, capsys):
+    import ray
+
+    space = write_space(
+        "dry", parameters={"lr": {"distribution": "log_uniform_values", "min": 1e-4, "max": 1e-2}}
+    )
+    was_running = ray.is_initialized()
+    assert search.main(["--space", space, "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "lr: log_uniform_values" in out and "log scale" in out
+    assert ray.is_initialized() == was_running
+
+
+def test_existing_search_name_is_refused(write_space, tmp_path, capsys):
+    (tmp_path / "res" / "taken").mkdir(parents=True)
+    marker = tmp_path / "res" / "taken" / "keep.txt"
+    marker.write_text("old")
+    code = search.main(
+        ["--space", write_space("x"), "--storage-path", str(tmp_path / "res"), "--name", "taken"]
+    )
+    assert code == 2 and "--resume" in capsys.readouterr().err
+    assert marker.read_text() == "old"

@@ -1,0 +1,109 @@
+import pytest
+import yaml
+
+from tune_flow.errors import UserInputError
+from tune_flow.space import load_space, main, parse_space
+
+BASE = {"arch": "mlp", "flow": "icfm", "dataset": "moons", "aug": "none", "group": "g"}
+
+
+def _space(**top):
+    raw = {
+        "method": "bayes",
+        "metric": {"name": "val_loss", "goal": "minimize"},
+        "base": dict(BASE),
+    }
+    raw.update(top)
+    return parse_space(raw)
+
+
+def test_shipped_spaces_parse():
+    for name in ("arch", "optim", "flow"):
+        space = load_space(f"search_spaces/{name}.yaml")
+        assert space.parameters and space.run_cap >= 1
+
+
+def test_distributions_inferred_as_wandb_does():
+    space, problems = _space(parameters={
+        "width": {"values": [8, 16]}, "depth": {"min": 1, "max": 3}, "lr": {"min": 0.001, "max": 0.01},
+        "seed": {"value": 3},
+    })  # fmt: skip
+    assert not problems
+    kinds = {p.name: p.distribution.kind for p in space.parameters}
+    assert kinds == {
+        "width": "categorical",
+        "depth": "int_uniform",
+        "lr": "uniform",
+        "seed": "constant",
+    }
+
+
+def test_numeric_strings_are_numbers():
+    space, problems = _space(
+        parameters={"lr": {"distribution": "log_uniform_values", "min": "1e-5", "max": "1e-2"}}
+    )
+    assert not problems and space.parameters[0].distribution.args["min"] == 1e-5
+
+
+def test_conditional_parameter_is_absent_when_condition_fails():
+    import optuna
+
+    space, problems = _space(parameters={
+        "arch": {"values": ["mlp", "transformer"]},
+        "heads": {"values": [2, 4], "when": {"arch": "transformer"}},
+    })  # fmt: skip
+    assert not problems
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    seen = {"mlp": 0, "transformer": 0}
+    for _ in range(30):
+        trial = study.ask()
+        params = space.sample(trial)
+        seen[params["arch"]] += 1
+        assert ("heads" in params) == (params["arch"] == "transformer")
+        study.tell(trial, 0.0)
+    assert seen["mlp"] and seen["transformer"]
+
+
+def test_grid_points_respect_conditions():
+    space, _ = _space(method="grid", parameters={
+        "arch": {"values": ["mlp", "transformer"]},
+        "heads": {"values": [2, 4], "when": {"arch": "transformer"}},
+        "depth": {"distribution": "int_uniform", "min": 1, "max": 2},
+    })  # fmt: skip
+    points = space.grid_points()
+    assert len(points) == 2 + 4  # mlp x 2 depths, transformer x 2 heads x 2 depths
+
+
+def test_hyperband_maps_onto_asha():
+    space, _ = _space(early_terminate={"type": "hyperband", "min_iter": 4, "eta": 2})
+    assert (
+        space.scheduler.type,
+        space.scheduler.grace_period,
+        space.scheduler.reduction_factor,
+    ) == ("asha", 4, 2)
+    space, _ = _space(early_terminate={"type": "hyperband", "max_iter": 81, "s": 2, "eta": 3})
+    assert space.scheduler.grace_period == 9  # lowest W&B bracket: 81 / 3^2
+
+
+def test_wandb_runner_keys_are_ignored_with_a_note():
+    space, problems = _space(program="train.py", project="p", entity="e", command=["x"])
+    assert not problems and any("program" in n for n in space.notes)
+
+
+def test_safe_yaml_only(tmp_path):
+    path = tmp_path / "evil.yaml"
+    path.write_text("name: !!python/object/apply:os.system ['echo pwned']\n")
+    with pytest.raises(UserInputError, match="not allowed"):
+        load_space(path)
+
+
+def test_space_cli_prints_every_problem(tmp_path, capsys):
+    path = tmp_path / "bad.yaml"
+    path.write_text(
+        yaml.safe_dump(
+            {"base": BASE, "methd": "bayes", "parameters": {"lrr": {"min": 1, "max": 2}}}
+        )
+    )
+    assert main([str(path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and "methd" in err[0] and "lrr" in err[1]

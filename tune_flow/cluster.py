@@ -1,0 +1,148 @@
+"""Starting or joining Ray, the dashboard, and resource checks before any trial is queued."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import sys
+from dataclasses import dataclass
+
+from tune_flow.errors import UserInputError
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_DASHBOARD_PORT = 8265
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+ADDRESS_TIMEOUT_S = 15
+
+
+@dataclass
+class ClusterHandle:
+    """What the search started: shut down only what it started itself."""
+
+    started_here: bool
+    dashboard_url: str | None
+    cpus: float
+    gpus: float
+
+
+def free_port(host: str, start: int, attempts: int = 50) -> int:
+    """The first port from ``start`` on that nothing listens on at ``host``."""
+    for port in range(start, start + attempts):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind((host if host not in ("localhost",) else "127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise UserInputError(
+        f"no free dashboard port in {start}-{start + attempts - 1}; pass --dashboard-port"
+    )
+
+
+def check_address_reachable(address: str) -> None:
+    """Fail within seconds, with one line, when ``HOST:PORT`` does not answer (Ray would retry
+    for minutes)."""
+    if address in ("auto", "local") or address.startswith("ray://"):
+        return
+    host, sep, port = address.rpartition(":")
+    if not sep or not port.isdigit():
+        raise UserInputError(
+            f"--address {address!r} must be auto or HOST:PORT (e.g. 10.0.0.5:6379)"
+        )
+    try:
+        with socket.create_connection((host, int(port)), timeout=ADDRESS_TIMEOUT_S):
+            pass
+    except OSError as error:
+        raise UserInputError(
+            f"--address {address!r}: no Ray cluster answers there ({error})"
+        ) from None
+
+
+def start_ray(
+    address: str | None,
+    dashboard: bool,
+    dashboard_host: str,
+    dashboard_port: int,
+    num_cpus: int | None = None,
+    verbose: bool = False,
+) -> ClusterHandle:
+    """Join ``address`` or start a local Ray instance (with its dashboard); reuse one that this
+    process already initialised (e.g. a test session's)."""
+    import ray
+
+    started_here = False
+    dashboard_url = None
+    if not ray.is_initialized():
+        if address:
+            check_address_reachable(address)
+            try:
+                context = ray.init(
+                    address=address, log_to_driver=verbose, logging_level=logging.WARNING
+                )
+            except (ConnectionError, RuntimeError) as error:
+                raise UserInputError(
+                    f"--address {address!r}: cannot join the Ray cluster: {error}"
+                ) from None
+        else:
+            if dashboard and dashboard_host not in LOOPBACK:
+                print(
+                    f"warning: the Ray dashboard will listen on {dashboard_host}: whoever reaches it "
+                    "can run code on this cluster through Ray's Jobs API. Keep token "
+                    "authentication on and the port firewalled.",
+                    file=sys.stderr,
+                )
+            port = free_port(dashboard_host, dashboard_port) if dashboard else None
+            context = ray.init(
+                num_cpus=num_cpus,
+                include_dashboard=dashboard,
+                dashboard_host=dashboard_host,
+                dashboard_port=port,
+                log_to_driver=verbose,
+                logging_level=logging.WARNING,
+            )
+        started_here = True
+        dashboard_url = getattr(context, "dashboard_url", None) or None
+    resources = ray.cluster_resources()
+    return ClusterHandle(
+        started_here=started_here,
+        dashboard_url=dashboard_url,
+        cpus=float(resources.get("CPU", 0)),
+        gpus=float(resources.get("GPU", 0)),
+    )
+
+
+def check_resources(cpu: float, gpu: float, cluster: ClusterHandle) -> int:
+    """Refuse a per-trial request no node could ever meet (Ray would leave trials PENDING
+    forever); return how many trials fit at once."""
+    import ray
+
+    nodes = [n for n in ray.nodes() if n.get("Alive")]
+    fits = [
+        n for n in nodes
+        if n["Resources"].get("CPU", 0) >= cpu and n["Resources"].get("GPU", 0) >= gpu
+    ]  # fmt: skip
+    if not fits:
+        raise UserInputError(
+            f"each trial asks for cpu {cpu:g}, gpu {gpu:g}, but no node of the cluster has that "
+            f"(the cluster has {cluster.cpus:g} CPU and {cluster.gpus:g} GPU in all); "
+            "lower --cpus-per-trial / --gpus-per-trial"
+        )
+    per_node = []
+    for n in fits:
+        by_cpu = n["Resources"].get("CPU", 0) // cpu
+        by_gpu = n["Resources"].get("GPU", 0) // gpu if gpu > 0 else by_cpu
+        per_node.append(int(min(by_cpu, by_gpu)))
+    return max(1, sum(per_node))
+
+
+def print_dashboard_hint(url: str | None) -> None:
+    if not url:
+        return
+    if not url.startswith("http"):
+        url = "http://" + url
+    print(f"Ray dashboard: {url}")
+    print(
+        "  if it asks for a token (Ray >= 2.52 turns token authentication on): "
+        "run `ray get-auth-token`, or read ~/.ray/auth_token"
+    )

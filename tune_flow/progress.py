@@ -1,0 +1,83 @@
+"""A concise live view of a running search, instead of Ray's full verbose log."""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from typing import Any
+
+from ray.tune import Callback
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return "inf" if math.isinf(value) else f"{value:.4g}"
+    return str(value)
+
+
+class LiveTable(Callback):
+    """Prints to the current ``sys.stdout`` (not a stored stream: Tune pickles its callbacks) a short table of trials every ``interval_s`` seconds and one line per finished trial.
+
+    Args:
+        metric: the searched metric. param_names: the searched parameters, shown per trial.
+    """
+
+    def __init__(
+        self, metric: str, param_names: list[str], scheduler: str = "fifo", interval_s: float = 15.0
+    ) -> None:
+        self.metric = metric
+        self.scheduler = scheduler
+        self.param_names = param_names
+        self.interval_s = interval_s
+        self._last_print = 0.0
+        self._finished = 0
+
+    def _params(self, trial: Any) -> str:
+        config = trial.config.get("grid_point", trial.config)
+        return " ".join(f"{k}={_fmt(config[k])}" for k in self.param_names if k in config)
+
+    def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        self._finished += 1
+        result = trial.last_result or {}
+        reason = result.get("stop_reason") or f"stopped by {self.scheduler}"
+        print(
+            f"[{self._finished}/{len(trials)}] {trial.trial_id} done: epoch {result.get('epoch', 0)}, "
+            f"best_val_loss {_fmt(result.get('best_val_loss', math.nan))}, {reason}  "
+            f"{self._params(trial)}",
+            file=sys.stdout,
+            flush=True,
+        )
+
+    def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        self._finished += 1
+        print(
+            f"[{self._finished}/{len(trials)}] {trial.trial_id} ERROR (see {trial.local_path})",
+            file=sys.stdout,
+            flush=True,
+        )
+
+    def on_step_end(self, iteration: int, trials: list, **info: Any) -> None:
+        now = time.monotonic()
+        if now - self._last_print < self.interval_s:
+            return
+        self._last_print = now
+        running = [t for t in trials if t.status == "RUNNING"]
+        counts: dict[str, int] = {}
+        for t in trials:
+            counts[t.status] = counts.get(t.status, 0) + 1
+        print(
+            "--- "
+            + time.strftime("%H:%M:%S")
+            + "  "
+            + ", ".join(f"{n} {s.lower()}" for s, n in sorted(counts.items())),
+            file=sys.stdout,
+        )
+        for t in running:
+            r = t.last_result or {}
+            print(
+                f"  {t.trial_id}  epoch {r.get('epoch', 0):>4}  {self.metric} "
+                f"{_fmt(r.get(self.metric, math.nan)):>8}  {self._params(t)}",
+                file=sys.stdout,
+            )
+        sys.stdout.flush()

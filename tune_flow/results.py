@@ -1,0 +1,106 @@
+"""What a finished search leaves behind: trials.csv, best_config.yaml and the top-k table."""
+
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tune_flow.trainable import trial_config
+
+TRIALS_FILENAME = "trials.csv"
+BEST_CONFIG_FILENAME = "best_config.yaml"
+
+
+def stop_reason(result: Any, scheduler: str) -> str:
+    """Why a trial ended: its own reason (max_epochs, patience, diverged), ``error``, or the
+    scheduler that stopped it (asha, median; ``stopped`` for a time budget under FIFO)."""
+    if result.error is not None:
+        return "error"
+    own = (result.metrics or {}).get("stop_reason")
+    if own:
+        return own
+    return scheduler if scheduler in ("asha", "median") else "stopped"
+
+
+def trial_rows(
+    results: Any, param_names: list[str], metric: str, mode: str, scheduler: str
+) -> list[dict[str, Any]]:
+    """One row per trial: parameters, best/final metrics, epochs run, stop reason, status."""
+    rows = []
+    for result in results:
+        metrics = result.metrics or {}
+        history = result.metrics_dataframe
+        series = history[metric] if history is not None and metric in history else None
+        best = math.nan
+        if series is not None and len(series):
+            best = float(series.min() if mode == "min" else series.max())
+        params = result.config.get("grid_point", result.config) if result.config else {}
+        row: dict[str, Any] = {
+            "trial_id": metrics.get("trial_id", Path(str(result.path)).name),
+            "status": "ERROR" if result.error else "TERMINATED",
+            "stop_reason": stop_reason(result, scheduler),
+            "epochs_run": metrics.get("epoch", 0),
+            f"best_{metric}" if not metric.startswith("best_") else metric: best,
+            "final_val_loss": metrics.get("val_loss", math.nan),
+            "best_val_loss": metrics.get("best_val_loss", math.nan),
+            "final_train_loss": metrics.get("train_loss", math.nan),
+        }
+        row.update({name: params.get(name, "") for name in param_names})
+        row["checkpoint"] = str(result.checkpoint.path) if result.checkpoint else ""
+        row["trial_dir"] = str(result.path)
+        rows.append(row)
+    key = f"best_{metric}" if not metric.startswith("best_") else metric
+    sign = 1 if mode == "min" else -1
+    rows.sort(
+        key=lambda r: (
+            math.isnan(r[key]) or math.isinf(r[key]),
+            sign * r[key] if math.isfinite(r[key]) else 0,
+        )
+    )
+    return rows
+
+
+def write_trials_csv(rows: list[dict[str, Any]], path: Path) -> None:
+    if not rows:
+        return
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def write_best_config(
+    best_params: dict[str, Any], base: dict[str, Any], path: Path
+) -> dict[str, Any]:
+    """The best trial's full, resolved TrainingConfig, in the format ``tune_flow.train --config``
+    reads."""
+    values = trial_config(best_params, base).to_dict()
+    path.write_text(yaml.safe_dump(values, sort_keys=False))
+    return values
+
+
+def format_top_k(
+    rows: list[dict[str, Any]], metric: str, param_names: list[str], k: int = 5
+) -> str:
+    key = f"best_{metric}" if not metric.startswith("best_") else metric
+    header = ["rank", key, "epochs", "stop"] + param_names
+    lines = [header]
+    for rank, row in enumerate(rows[:k], 1):
+        value = row[key]
+        lines.append(
+            [
+                str(rank),
+                f"{value:.5g}" if isinstance(value, float) else str(value),
+                str(row["epochs_run"]),
+                row["stop_reason"],
+            ]
+            + [str(row[p]) for p in param_names]
+        )
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    return "\n".join(
+        "  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)) for line in lines
+    )

@@ -1,0 +1,307 @@
+"""``python -m tune_flow.search --space search_spaces/arch.yaml``: run a hyperparameter search.
+
+Thin by design: parse the flags, validate everything that can be checked before Ray starts,
+then hand over to :mod:`tune_flow.tuner` and write the results with :mod:`tune_flow.results`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from tune_flow.errors import UserInputError, exits_cleanly_on_user_error
+from tune_flow.space import METHODS, SCHEDULERS, SearchSpace, load_space
+from tune_flow.yaml_io import parse_overrides
+
+SEARCHERS = {"optuna": "bayes", "random": "random", "grid": "grid"}
+DEBUG_EPOCHS = 5
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m tune_flow.search", description=__doc__)
+    p.add_argument("--space", required=True, help="search-space YAML (see search_spaces/)")
+    p.add_argument("--num-samples", type=int, help="number of trials (overrides run_cap)")
+    p.add_argument(
+        "--max-epochs", type=int, help="epochs per trial (overrides base.max_epochs and max_t)"
+    )
+    p.add_argument("--scheduler", choices=SCHEDULERS)
+    p.add_argument("--searcher", choices=sorted(SEARCHERS), help="optuna (TPE), random or grid")
+    p.add_argument("--cpus-per-trial", type=float)
+    p.add_argument("--gpus-per-trial", type=float, help="fractions pack trials: 0.25 = 4 per GPU")
+    p.add_argument("--max-concurrent", type=int, help="default: as many trials as fit")
+    p.add_argument(
+        "--set", action="append", metavar="KEY=VALUE", help="fix a config value for every trial"
+    )
+    p.add_argument(
+        "--address", help="join an existing Ray cluster (auto or HOST:PORT); default: start one"
+    )
+    p.add_argument("--storage-path", default="results", help="results root (default ./results)")
+    p.add_argument("--name", help="experiment name (default: <space name>-<timestamp>)")
+    p.add_argument("--resume", action="store_true", help="continue the interrupted search --name")
+    p.add_argument("--seed", type=int, default=0, help="seed of the searcher")
+    p.add_argument(
+        "--time-budget", type=float, metavar="SECONDS", help="stop the search after this long"
+    )
+    p.add_argument(
+        "--max-failures",
+        type=int,
+        default=2,
+        help="retries of a crashed trial (from its checkpoint)",
+    )
+    p.add_argument(
+        "--debug", action="store_true", help="run one trial in this process, without Ray"
+    )
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="validate and print the resolved space; start nothing",
+    )
+    p.add_argument("--no-dashboard", action="store_true")
+    p.add_argument("--dashboard-host", default="127.0.0.1")
+    p.add_argument("--dashboard-port", type=int, default=8265)
+    p.add_argument("--num-cpus", type=int, help="CPUs of the local Ray instance (default: all)")
+    p.add_argument("--top-k", type=int, default=5)
+    p.add_argument("--verbose", action="store_true", help="show the trials' own logs")
+    return p
+
+
+def apply_overrides(space: SearchSpace, args: argparse.Namespace) -> SearchSpace:
+    """Fold the CLI flags into the space, with the same checks as the YAML."""
+    from tune_flow.config import TrainingConfig
+
+    if args.num_samples is not None:
+        if args.num_samples <= 0:
+            raise UserInputError(f"--num-samples is {args.num_samples}, but must be >= 1")
+        space.run_cap = args.num_samples
+    if args.max_epochs is not None:
+        if args.max_epochs <= 0:
+            raise UserInputError(f"--max-epochs is {args.max_epochs}, but must be >= 1")
+        space.base["max_epochs"] = args.max_epochs
+        space.scheduler.max_t = args.max_epochs
+    if args.scheduler:
+        space.scheduler.type = args.scheduler
+    if args.searcher:
+        space.method = SEARCHERS[args.searcher]
+        assert space.method in METHODS
+        if space.method == "grid":
+            bad = [p.name for p in space.parameters if p.distribution.grid_values() is None]
+            if bad:
+                raise UserInputError(
+                    f"--searcher grid needs finite parameters, but {', '.join(bad)} are continuous"
+                )
+    for flag, key, rule in (("cpus_per_trial", "cpu", "> 0"), ("gpus_per_trial", "gpu", ">= 0")):
+        value = getattr(args, flag)
+        if value is None:
+            continue
+        if not math.isfinite(value) or value < 0 or (key == "cpu" and value == 0):
+            raise UserInputError(f"--{flag.replace('_', '-')} is {value:g}, but must be {rule}")
+        space.resources[key] = value
+    if args.max_concurrent is not None and args.max_concurrent <= 0:
+        raise UserInputError(f"--max-concurrent is {args.max_concurrent}, but must be >= 1")
+    if args.max_failures < 0:
+        raise UserInputError(f"--max-failures is {args.max_failures}, but must be >= 0")
+    if args.time_budget is not None and args.time_budget <= 0:
+        raise UserInputError(f"--time-budget is {args.time_budget}, but must be > 0 seconds")
+    overrides = parse_overrides(args.set)
+    searched = {p.name for p in space.parameters}
+    for key in overrides:
+        if key in searched:
+            raise UserInputError(
+                f"--set {key}=...: `{key}` is searched by the space; remove it from `parameters` to fix it"
+            )
+    space.base.update(overrides)
+    # Fail now, not inside every trial: the fixed values must make a valid config.
+    base = TrainingConfig.from_dict({**space.first_point(), **space.base})
+    space.base = _absolute_paths(space.base, Path.cwd())
+    _check_dataset(base)
+    return space
+
+
+def _absolute_paths(base: dict[str, Any], cwd: Path) -> dict[str, Any]:
+    """Paths resolve against the directory the command ran from, even inside trials (Ray may
+    run a trial with its trial directory as working directory)."""
+    from tune_flow.data.files import looks_like_path
+
+    out = dict(base)
+    for key in ("dataset", "source", "stats_path"):
+        value = out.get(key)
+        if not isinstance(value, str) or "->" in value:
+            continue
+        if key == "stats_path" or looks_like_path(value):
+            out[key] = str((cwd / value).resolve())
+    return out
+
+
+def _check_dataset(config: Any) -> None:
+    """Load the dataset once before any trial (missing file, wrong shape, NaN: one line now)."""
+    from tune_flow.data import build_data
+
+    data = build_data(config)
+    config.validate_stats_path(data.dim)
+
+
+def _experiment_dir(args: argparse.Namespace, space: SearchSpace) -> tuple[str, Path]:
+    storage = Path(args.storage_path).expanduser().resolve()
+    name = args.name or f"{space.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    if os.sep in name or name in ("", ".", ".."):
+        raise UserInputError(f"--name {name!r} must be a plain directory name")
+    try:
+        storage.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UserInputError(
+            f"--storage-path {str(storage)!r} cannot be created: {error.strerror}"
+        ) from None
+    if not os.access(storage, os.W_OK):
+        raise UserInputError(f"--storage-path {str(storage)!r} is not writable")
+    experiment = storage / name
+    if args.resume and not experiment.exists():
+        raise UserInputError(f"--resume: no search named {name!r} under {str(storage)!r}")
+    if not args.resume and experiment.exists():
+        raise UserInputError(
+            f"a search named {name!r} already exists in {str(storage)!r}; pass --resume to continue "
+            "it or choose another --name (nothing is overwritten)"
+        )
+    return name, storage
+
+
+def run_debug(space: SearchSpace, args: argparse.Namespace) -> int:
+    """One trial (the space's first point over base + --set) in this process, without Ray, through
+    the trainable's own code: breakpoint() and full tracebacks work."""
+    from tune_flow.trainable import run_trial, trial_config
+
+    params = space.first_point()
+    base = dict(space.base)
+    if args.max_epochs is None and "max_epochs" not in parse_overrides(args.set):
+        base["max_epochs"] = min(int(base.get("max_epochs", DEBUG_EPOCHS)), DEBUG_EPOCHS)
+    config = trial_config(params, base)
+    print(
+        "debug trial (in-process, no Ray): "
+        + ", ".join(f"{k}={v!r}" for k, v in config.to_dict().items())
+    )
+
+    def report(metrics: dict[str, Any], checkpoint: Path | None) -> None:
+        print(
+            f"epoch {metrics['epoch']:3d}  train {metrics['train_loss']:.4f}  val {metrics['val_loss']:.4f}  "
+            f"raw {metrics['raw_val_loss']:.4f}  best {metrics['best_val_loss']:.4f}  lr {metrics['lr']:.2e}"
+            + ("  [checkpoint]" if checkpoint else "")
+            + (f"  -> {metrics['stop_reason']}" if metrics["stop_reason"] else ""),
+            flush=True,
+        )
+
+    summary = run_trial(params, base, report)
+    print(
+        f"debug trial done: {summary['stop_reason']} after {summary['epochs_run']} epochs, best val_loss {summary['best_val_loss']:.5g}"
+    )
+    return 0
+
+
+@exits_cleanly_on_user_error
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    space = apply_overrides(load_space(args.space), args)
+    if args.dry_run:
+        print("\n".join(space.describe()))
+        print("dry run: the space is valid; nothing was started")
+        return 0
+    if args.debug:
+        return run_debug(space, args)
+    name, storage = _experiment_dir(args, space)
+    return run_search(space, args, name, storage)
+
+
+def run_search(space: SearchSpace, args: argparse.Namespace, name: str, storage: Path) -> int:
+    import ray
+    from ray import tune
+
+    from tune_flow.cluster import check_resources, print_dashboard_hint, start_ray
+    from tune_flow.results import (
+        BEST_CONFIG_FILENAME,
+        TRIALS_FILENAME,
+        format_top_k,
+        trial_rows,
+        write_best_config,
+        write_trials_csv,
+    )
+    from tune_flow.trainable import train_flow
+    from tune_flow.tuner import build_tuner
+
+    os.environ.setdefault("RAY_CHDIR_TO_TRIAL_DIR", "0")
+    # Checkpointing on every improvement makes Tune snapshot its state often; that is intended
+    # (nothing computed is lost) and cheap for our small checkpoints, so skip the warning.
+    os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
+    cluster = start_ray(
+        args.address, not args.no_dashboard, args.dashboard_host, args.dashboard_port,
+        args.num_cpus, args.verbose,
+    )  # fmt: skip
+    try:
+        fit = check_resources(space.resources["cpu"], space.resources["gpu"], cluster)
+        print_dashboard_hint(cluster.dashboard_url)
+        experiment = storage / name
+        print(
+            f"search {name!r}: {space.run_cap} trial(s), {space.method} + {space.scheduler.type}, "
+            f"{fit} at a time ({space.resources['cpu']:g} CPU, {space.resources['gpu']:g} GPU each); "
+            f"results in {experiment}"
+        )
+        if args.resume:
+            tuner = tune.Tuner.restore(
+                str(experiment),
+                tune.with_resources(
+                    tune.with_parameters(train_flow, base=space.base),
+                    {"cpu": space.resources["cpu"], "gpu": space.resources["gpu"]},
+                ),
+                resume_unfinished=True,
+                resume_errored=True,
+            )
+        else:
+            tuner = build_tuner(
+                space, name=name, storage_path=storage, seed=args.seed,
+                max_concurrent=args.max_concurrent or fit, max_failures=args.max_failures,
+                time_budget_s=args.time_budget,
+            )  # fmt: skip
+        try:
+            results = tuner.fit()
+        except KeyboardInterrupt:
+            print(
+                f"\ninterrupted; continue with --resume --name {name} --storage-path {storage}",
+                file=sys.stderr,
+            )
+            return 130
+
+        param_names = [p.name for p in space.parameters]
+        rows = trial_rows(results, param_names, space.metric, space.mode, space.scheduler.type)
+        write_trials_csv(rows, experiment / TRIALS_FILENAME)
+        print(f"\ntop {min(args.top_k, len(rows))} of {len(rows)} trial(s):")
+        print(format_top_k(rows, space.metric, param_names, args.top_k))
+        finished = [r for r in results if r.error is None and r.metrics]
+        if not finished:
+            print("no trial finished; see the trial directories for errors", file=sys.stderr)
+            return 1
+        best = results.get_best_result(
+            space.metric, space.mode, scope="all", filter_nan_and_inf=True
+        )
+        best_params = best.config.get("grid_point", best.config)
+        write_best_config(best_params, space.base, experiment / BEST_CONFIG_FILENAME)
+        checkpoint = (
+            best.get_best_checkpoint(space.metric, space.mode) if best.best_checkpoints else None
+        )
+        counts: dict[str, int] = {}
+        for row in rows:
+            counts[row["stop_reason"]] = counts.get(row["stop_reason"], 0) + 1
+        print("stop reasons: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+        print(f"best config: {experiment / BEST_CONFIG_FILENAME}")
+        print(f"best checkpoint: {checkpoint.path if checkpoint else '(none)'}")
+        print(f"all trials: {experiment / TRIALS_FILENAME}")
+        print(f"TensorBoard: tensorboard --logdir {experiment}")
+        return 0
+    finally:
+        if cluster.started_here:
+            ray.shutdown()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,132 @@
+"""The Ray Tune function trainable: the only module that knows both Ray and the trainer.
+
+``train_flow(config, base=...)`` builds a :class:`TrainingConfig` from the sampled parameters over
+the space's fixed ``base``, resumes from ``tune.get_checkpoint()`` when Tune restarts the trial,
+and reports every epoch through ``ray.tune.report``. :func:`run_trial` is the same code with the
+reporter passed in, which is how ``--debug`` runs a trial in-process without Ray.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from tune_flow.checkpoint import CHECKPOINT_FILENAME, load_checkpoint, save_checkpoint
+from tune_flow.config import TrainingConfig
+from tune_flow.trainer import FlowTrainer
+
+# Metrics reported to Tune each epoch (plus `stop_reason`, a string, "" while running).
+REPORTED = (
+    "epoch",
+    "train_loss",
+    "val_loss",
+    "raw_val_loss",
+    "best_val_loss",
+    "lr",
+    "samples_per_second",
+)
+# Test-only switch: "EPOCH" makes the first attempt of each trial exit its worker process hard
+# after that epoch (a real process death, for testing FailureConfig retries). Never set by users.
+CRASH_ONCE_ENV = "TUNE_FLOW_TEST_CRASH_AT_EPOCH"
+
+Reporter = Callable[[dict[str, Any], Path | None], None]
+
+
+def trial_config(params: dict[str, Any], base: dict[str, Any]) -> TrainingConfig:
+    """The run a trial trains: sampled ``params`` over ``base``; internal keys (``_...``, such as
+    the quantiles behind normal/beta parameters) are dropped."""
+    values = {**base, **{k: v for k, v in params.items() if not k.startswith("_")}}
+    return TrainingConfig.from_dict(values)
+
+
+def search_metrics(metrics: dict[str, Any]) -> dict[str, Any]:
+    """What the search sees each epoch. A diverged epoch's losses become +inf: Optuna records inf
+    as a completed, worst-possible value (NaN would fail the trial and teach TPE nothing), ASHA
+    ranks it last, and it can never be the best."""
+    out = {key: float(metrics[key]) for key in REPORTED}
+    out["epoch"] = int(metrics["epoch"])
+    for key in ("train_loss", "val_loss", "raw_val_loss", "best_val_loss"):
+        if not math.isfinite(out[key]):
+            out[key] = math.inf
+    out["stop_reason"] = metrics["stop_reason"]
+    return out
+
+
+class _EpochReporter:
+    """Epoch callback: decides when to checkpoint, then hands metrics (+ checkpoint dir) on."""
+
+    def __init__(self, report: Reporter, crash_at_epoch: int | None = None) -> None:
+        self.report = report
+        self.crash_at_epoch = crash_at_epoch
+
+    def __call__(self, metrics: dict[str, Any], trainer: FlowTrainer) -> None:
+        reported = search_metrics(metrics)
+        wants_checkpoint = (
+            metrics["improved"]
+            or metrics["epoch"] % trainer.config.checkpoint_every == 0
+            or bool(metrics["stop_reason"])
+        )
+        if not wants_checkpoint:
+            self.report(reported, None)
+        else:
+            with tempfile.TemporaryDirectory(prefix="tune_flow_ckpt_") as directory:
+                save_checkpoint(trainer.state_dict(), Path(directory) / CHECKPOINT_FILENAME)
+                self.report(reported, Path(directory))
+        if metrics["epoch"] == self.crash_at_epoch:
+            os._exit(1)
+
+
+def run_trial(
+    params: dict[str, Any],
+    base: dict[str, Any],
+    report: Reporter,
+    checkpoint_dir: Path | None = None,
+    num_threads: int | None = None,
+    crash_at_epoch: int | None = None,
+) -> dict[str, Any]:
+    """Train one trial, resuming from ``checkpoint_dir`` when given; return the summary."""
+    overrides = {"num_threads": num_threads} if num_threads else {}
+    callback = _EpochReporter(report, crash_at_epoch)
+    if checkpoint_dir is not None:
+        state = load_checkpoint(checkpoint_dir / CHECKPOINT_FILENAME)
+        trainer = FlowTrainer.from_checkpoint(state, callback, **overrides)
+    else:
+        config = trial_config(params, base)
+        if overrides:
+            config = config.replace(**overrides)
+        trainer = FlowTrainer(config, callback)
+    return trainer.train()
+
+
+def train_flow(config: dict[str, Any], base: dict[str, Any] | None = None) -> None:
+    """Ray Tune function trainable. ``config``: the sampled parameters; ``base``: fixed values
+    (bound with ``tune.with_parameters``)."""
+    from ray import tune
+
+    def report(metrics: dict[str, Any], directory: Path | None) -> None:
+        if directory is None:
+            tune.report(metrics)
+        else:
+            tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(str(directory)))
+
+    # Torch threads follow the CPUs Ray gave this trial (Ray sets OMP_NUM_THREADS, not torch).
+    cpus = tune.get_context().get_trial_resources().required_resources.get("CPU", 1)
+    num_threads = max(1, int(cpus))
+    params = config.get("grid_point", config)
+    checkpoint = tune.get_checkpoint()
+    if checkpoint is None:
+        crash = os.environ.get(CRASH_ONCE_ENV)  # first attempts only: a retry has a checkpoint
+        run_trial(
+            params,
+            base or {},
+            report,
+            num_threads=num_threads,
+            crash_at_epoch=int(crash) if crash else None,
+        )
+        return
+    with checkpoint.as_directory() as directory:
+        run_trial(params, base or {}, report, Path(directory), num_threads=num_threads)
