@@ -78,3 +78,54 @@ def test_cli_process_exit_code_without_traceback(tmp_path):
     )
     assert result.returncode == 2
     assert "Traceback" not in result.stderr and "`arch`" in result.stderr
+
+
+def test_eval_samples_writes_w2_and_sample_cli_writes_samples(tmp_path, capsys):
+    import numpy as np
+
+    from tune_flow import sample
+
+    out = tmp_path / "run"
+    assert (
+        main(["--config", _config(tmp_path), "--out", str(out), "--quiet", "--eval-samples", "200"])
+        == 0
+    )
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["w2"] > 0 and summary["energy_distance"] >= 0
+    for name in ("s.npy", "s.csv"):
+        assert (
+            sample.main(
+                [
+                    "--checkpoint",
+                    str(out),
+                    "--n",
+                    "50",
+                    "--steps",
+                    "10",
+                    "--out",
+                    str(tmp_path / name),
+                ]
+            )
+            == 0
+        )
+    x = np.load(tmp_path / "s.npy")
+    assert x.shape == (50, 2) and np.isfinite(x).all()
+    np.testing.assert_allclose(
+        np.loadtxt(tmp_path / "s.csv", delimiter=",", skiprows=1), x, rtol=1e-5
+    )
+    # same seed, same samples; an existing file is not overwritten without --force
+    assert (
+        sample.main(
+            [
+                "--checkpoint",
+                str(out),
+                "--n",
+                "50",
+                "--steps",
+                "10",
+                "--out",
+                str(tmp_path / "s.npy"),
+            ]
+        )
+        == 2
+    )

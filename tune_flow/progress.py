@@ -24,9 +24,15 @@ class LiveTable(Callback):
     """
 
     def __init__(
-        self, metric: str, param_names: list[str], scheduler: str = "fifo", interval_s: float = 15.0
+        self,
+        metric: str,
+        param_names: list[str],
+        scheduler: str = "fifo",
+        num_trials: int | None = None,
+        interval_s: float = 15.0,
     ) -> None:
         self.metric = metric
+        self.num_trials = num_trials
         self.scheduler = scheduler
         self.param_names = param_names
         self.interval_s = interval_s
@@ -42,7 +48,7 @@ class LiveTable(Callback):
         result = trial.last_result or {}
         reason = result.get("stop_reason") or f"stopped by {self.scheduler}"
         print(
-            f"[{self._finished}/{len(trials)}] {trial.trial_id} done: epoch {result.get('epoch', 0)}, "
+            f"[{self._finished}/{self.num_trials or len(trials)}] {trial.trial_id} done: epoch {result.get('epoch', 0)}, "
             f"best_val_loss {_fmt(result.get('best_val_loss', math.nan))}, {reason}  "
             f"{self._params(trial)}",
             file=sys.stdout,
@@ -52,7 +58,7 @@ class LiveTable(Callback):
     def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         self._finished += 1
         print(
-            f"[{self._finished}/{len(trials)}] {trial.trial_id} ERROR (see {trial.local_path})",
+            f"[{self._finished}/{self.num_trials or len(trials)}] {trial.trial_id} ERROR (see {trial.local_path})",
             file=sys.stdout,
             flush=True,
         )

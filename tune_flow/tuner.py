@@ -23,6 +23,7 @@ def build_searcher(space: SearchSpace, seed: int | None, optuna_storage: Any = N
     # `multivariate`/`group` are marked experimental in Optuna but are the documented way to
     # model conditional spaces with TPE.
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
     if space.method == "bayes":
         # multivariate + group model joint and conditional parameters; constant_liar keeps
         # concurrent trials from being proposed at the same point.

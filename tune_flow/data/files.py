@@ -47,7 +47,7 @@ def load_array(path: str | Path, role: str = "target") -> np.ndarray:
             frame = pd.read_csv(path) if suffix == ".csv" else pd.read_parquet(path)
             if _header_is_data(frame):
                 frame = pd.read_csv(path, header=None)
-            bad = [str(c) for c in frame.columns if not np.issubdtype(frame[c].dtype, np.number)]
+            bad = [str(c) for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
             if bad:
                 raise UserInputError(
                     f"dataset file {str(path)!r} has non-numeric column(s) {', '.join(bad)}; "

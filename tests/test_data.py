@@ -1,0 +1,132 @@
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from tune_flow import FlowDataset, FlowTrainer, TrainingConfig, create_dataloader
+from tune_flow.data import DATASETS, build_data, split_indices
+from tune_flow.data.files import load_array
+from tune_flow.data.normalization import NormalizationStats
+from tune_flow.data.toy import generate
+from tune_flow.errors import UserInputError
+
+BASE = dict(arch="mlp", flow="icfm", aug="none", group="g", n_samples=500)
+
+
+@pytest.mark.parametrize("name", DATASETS)
+def test_builtin_datasets_are_finite_and_seeded(name):
+    a, b, c = generate(name, 300, seed=1), generate(name, 300, seed=1), generate(name, 300, seed=2)
+    assert a.ndim == 2 and a.shape[1] == (64 if name == "digits" else 2)
+    assert np.isfinite(a).all() and np.array_equal(a, b)
+    if name != "digits":
+        assert len(a) == 300 and not np.array_equal(a, c)
+
+
+def test_training_subsets_are_nested_and_held_out_sets_fixed():
+    small = split_indices(1000, 100, 100, 50, seed=3)
+    medium = split_indices(1000, 100, 100, 0.5, seed=3)
+    full = split_indices(1000, 100, 100, None, seed=3)
+    assert len(small.train) == 50 and len(medium.train) == 400 and len(full.train) == 800
+    assert set(small.train) <= set(medium.train) <= set(full.train)
+    for split in (small, medium):
+        assert np.array_equal(split.val, full.val) and np.array_equal(split.test, full.test)
+    assert not set(full.train) & (set(full.val) | set(full.test))
+
+
+def test_too_few_rows_is_a_clear_error():
+    with pytest.raises(UserInputError, match="fewer than the splits need"):
+        split_indices(10, 5, 5, None, seed=0)
+
+
+def test_normalisation_uses_training_split_and_round_trips():
+    config = TrainingConfig.from_dict({**BASE, "dataset": "moons"})
+    data = build_data(config)
+    assert torch.allclose(data.x_1_train.mean(0), torch.zeros(2), atol=1e-5)
+    assert torch.allclose(data.x_1_train.std(0), torch.ones(2), atol=1e-4)
+    raw = torch.randn(20, 2) * 3 + 1
+    stats = NormalizationStats.fit(raw)
+    torch.testing.assert_close(stats.denormalize(stats.normalize(raw)), raw)
+
+
+def test_stats_path_reuses_given_stats(tmp_path):
+    stats = NormalizationStats(torch.tensor([10.0, -2.0]), torch.tensor([2.0, 4.0]))
+    stats.save(tmp_path / "s.pt")
+    data = build_data(
+        TrainingConfig.from_dict({**BASE, "dataset": "moons", "stats_path": str(tmp_path / "s.pt")})
+    )
+    assert torch.equal(data.stats.mean, stats.mean)
+
+
+def test_source_target_pairs():
+    data = build_data(TrainingConfig.from_dict({**BASE, "dataset": "moons->8gaussians"}))
+    assert data.x_0_train is not None and data.x_0_train.shape[1] == 2
+
+
+def _files(tmp_path, x):
+    np.save(tmp_path / "d.npy", x)
+    np.savez(tmp_path / "d.npz", x1=x, x0=x + 1)
+    torch.save(torch.from_numpy(x), tmp_path / "d.pt")
+    pd.DataFrame(x, columns=["a", "b"]).to_csv(tmp_path / "d.csv", index=False)
+    np.savetxt(tmp_path / "noheader.csv", x, delimiter=",")
+    pd.DataFrame(x, columns=["a", "b"]).to_parquet(tmp_path / "d.parquet")
+
+
+def test_every_file_format_loads(tmp_path):
+    x = np.random.default_rng(0).normal(size=(50, 2)).astype(np.float32)
+    _files(tmp_path, x)
+    for name in ("d.npy", "d.npz", "d.pt", "d.csv", "noheader.csv", "d.parquet"):
+        np.testing.assert_allclose(load_array(tmp_path / name), x, rtol=1e-6, err_msg=name)
+    np.testing.assert_allclose(load_array(tmp_path / "d.npz", role="source"), x + 1)
+    data = build_data(
+        TrainingConfig.from_dict(
+            {**BASE, "dataset": str(tmp_path / "d.npz"), "source": str(tmp_path / "d.npz")}
+        )
+    )
+    assert data.x_0_train is not None
+
+
+def test_file_errors_are_one_clear_line(tmp_path):
+    np.save(tmp_path / "rank3.npy", np.zeros((4, 2, 2)))
+    bad = np.zeros((30, 2))
+    bad[3, 1] = np.nan
+    bad[7, 0] = np.inf
+    np.save(tmp_path / "nan.npy", bad)
+    pd.DataFrame({"a": [1.0, 2.0], "b": ["x", "y"]}).to_csv(tmp_path / "text.csv", index=False)
+    cases = {
+        "missing.npy": "does not exist",
+        "rank3.npy": "must be 2-D",
+        "nan.npy": "2 NaN/inf value(s) in 2 row(s), first at (row 3, col 1)",
+        "text.csv": "non-numeric column(s) b",
+    }
+    for name, fragment in cases.items():
+        with pytest.raises(UserInputError) as info:
+            load_array(tmp_path / name)
+        assert fragment in str(info.value) and "\n" not in str(info.value), name
+
+
+def test_augmentation_touches_training_batches_only():
+    plain = FlowTrainer(TrainingConfig.from_dict({**BASE, "dataset": "moons", "device": "cpu"}))
+    flipped = FlowTrainer(
+        TrainingConfig.from_dict({**BASE, "dataset": "moons", "aug": "flip", "device": "cpu"})
+    )
+    torch.testing.assert_close(plain.val_path.x_t, flipped.val_path.x_t)
+    g = torch.Generator().manual_seed(0)
+    x = flipped.x_1_train[:64]
+    out = flipped.augment(x, 0.0, g)
+    assert torch.allclose(out.abs(), x.abs()) and not torch.equal(out, x)
+
+
+def test_rotate_needs_2d_data():
+    with pytest.raises(UserInputError, match="2-D"):
+        build_data(TrainingConfig.from_dict({**BASE, "dataset": "digits", "aug": "rotate"}))
+
+
+def test_flow_dataset_and_dataloader_are_deterministic():
+    x_1 = torch.randn(10, 2)
+    loader = create_dataloader(FlowDataset(x_1, seed=1), batch_size=4, seed=0)
+    first = [b for b in loader]
+    second = [b for b in create_dataloader(FlowDataset(x_1, seed=1), batch_size=4, seed=0)]
+    assert len(first) == 3 and all(
+        torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
+        for a, b in zip(first, second, strict=True)
+    )
