@@ -40,7 +40,9 @@ def main() -> None:
     )
     for batch in (256, 512, 1024):
         pairing, icfm, otcfm = _measure(batch, repeats)
-        print(f"{batch:>6} {pairing * 1e3:>11.2f} {icfm * 1e3:>13.2f} {otcfm * 1e3:>14.2f} {otcfm / icfm:>6.1f}x")
+        print(
+            f"{batch:>6} {pairing * 1e3:>11.2f} {icfm * 1e3:>13.2f} {otcfm * 1e3:>14.2f} {otcfm / icfm:>6.1f}x"
+        )
 
 
 def _measure(batch: int, repeats: int) -> tuple[float, float, float]:
@@ -58,6 +60,7 @@ def _measure(batch: int, repeats: int) -> tuple[float, float, float]:
 
     pairing = _time(lambda: OTCFM().pair(x_0, x_1), repeats)
     return pairing, _time(lambda: step(ICFM()), repeats), _time(lambda: step(OTCFM()), repeats)
+
 
 if __name__ == "__main__":
     main()

@@ -40,6 +40,19 @@ def free_port(host: str, start: int, attempts: int = 50) -> int:
     )
 
 
+def dashboard_warning(host: str) -> str | None:
+    """The warning printed when the dashboard would listen beyond this machine, else None.
+
+    Token authentication (on by default since Ray 2.52) is never turned off by tune_flow."""
+    if host in LOOPBACK:
+        return None
+    return (
+        f"warning: the Ray dashboard will listen on {host}: whoever reaches it can run code on "
+        "this cluster through Ray's Jobs API (CVE-2023-48022). Keep token authentication on and "
+        "the port firewalled."
+    )
+
+
 def check_address_reachable(address: str) -> None:
     """Fail within seconds, with one line, when ``HOST:PORT`` does not answer (Ray would retry
     for minutes)."""
@@ -73,9 +86,10 @@ def start_ray(
 
     started_here = False
     dashboard_url = None
+    if address:
+        check_address_reachable(address)
     if not ray.is_initialized():
         if address:
-            check_address_reachable(address)
             try:
                 context = ray.init(
                     address=address, log_to_driver=verbose, logging_level=logging.WARNING
@@ -85,13 +99,9 @@ def start_ray(
                     f"--address {address!r}: cannot join the Ray cluster: {error}"
                 ) from None
         else:
-            if dashboard and dashboard_host not in LOOPBACK:
-                print(
-                    f"warning: the Ray dashboard will listen on {dashboard_host}: whoever reaches it "
-                    "can run code on this cluster through Ray's Jobs API. Keep token "
-                    "authentication on and the port firewalled.",
-                    file=sys.stderr,
-                )
+            warning = dashboard_warning(dashboard_host) if dashboard else None
+            if warning:
+                print(warning, file=sys.stderr)
             port = free_port(dashboard_host, dashboard_port) if dashboard else None
             context = ray.init(
                 num_cpus=num_cpus,

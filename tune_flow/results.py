@@ -15,6 +15,11 @@ TRIALS_FILENAME = "trials.csv"
 BEST_CONFIG_FILENAME = "best_config.yaml"
 
 
+def best_metric_column(metric: str) -> str:
+    """trials.csv's column of a trial's best value of ``metric`` (``best_val_loss`` stays as is)."""
+    return metric if metric.startswith("best_") else f"best_{metric}"
+
+
 def stop_reason(result: Any, scheduler: str) -> str:
     """Why a trial ended: its own reason (max_epochs, patience, diverged), ``error``, or the
     scheduler that stopped it (asha, median; ``stopped`` for a time budget under FIFO)."""
@@ -44,7 +49,7 @@ def trial_rows(
             "status": "ERROR" if result.error else "TERMINATED",
             "stop_reason": stop_reason(result, scheduler),
             "epochs_run": metrics.get("epoch", 0),
-            f"best_{metric}" if not metric.startswith("best_") else metric: best,
+            best_metric_column(metric): best,
             "final_val_loss": metrics.get("val_loss", math.nan),
             "best_val_loss": metrics.get("best_val_loss", math.nan),
             "final_train_loss": metrics.get("train_loss", math.nan),
@@ -53,7 +58,7 @@ def trial_rows(
         row["checkpoint"] = str(result.checkpoint.path) if result.checkpoint else ""
         row["trial_dir"] = str(result.path)
         rows.append(row)
-    key = f"best_{metric}" if not metric.startswith("best_") else metric
+    key = best_metric_column(metric)
     sign = 1 if mode == "min" else -1
     rows.sort(
         key=lambda r: (
@@ -86,7 +91,7 @@ def write_best_config(
 def format_top_k(
     rows: list[dict[str, Any]], metric: str, param_names: list[str], k: int = 5
 ) -> str:
-    key = f"best_{metric}" if not metric.startswith("best_") else metric
+    key = best_metric_column(metric)
     header = ["rank", key, "epochs", "stop"] + param_names
     lines = [header]
     for rank, row in enumerate(rows[:k], 1):

@@ -65,6 +65,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dashboard-host", default="127.0.0.1")
     p.add_argument("--dashboard-port", type=int, default=8265)
     p.add_argument("--num-cpus", type=int, help="CPUs of the local Ray instance (default: all)")
+    p.add_argument(
+        "--optuna-storage",
+        metavar="URL",
+        help="e.g. sqlite:///study.db: the study (named after the experiment) lives there, for optuna-dashboard",
+    )
     p.add_argument("--top-k", type=int, default=5)
     p.add_argument("--verbose", action="store_true", help="show the trials' own logs")
     return p
@@ -169,6 +174,20 @@ def _experiment_dir(args: argparse.Namespace, space: SearchSpace) -> tuple[str, 
     return name, storage
 
 
+def _optuna_storage(url: str | None):  # type: ignore[no-untyped-def]
+    """An RDB storage for OptunaSearch (it needs a storage object, not a URL string)."""
+    if url is None:
+        return None
+    import optuna
+
+    try:
+        return optuna.storages.RDBStorage(url)
+    except Exception as error:  # SQLAlchemy's errors for bad URLs vary by backend
+        raise UserInputError(
+            f"--optuna-storage {url!r} cannot be opened: {str(error).splitlines()[0]}"
+        ) from None
+
+
 def run_debug(space: SearchSpace, args: argparse.Namespace) -> int:
     """One trial (the space's first point over base + --set) in this process, without Ray, through
     the trainable's own code: breakpoint() and full tracebacks work."""
@@ -215,6 +234,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_search(space: SearchSpace, args: argparse.Namespace, name: str, storage: Path) -> int:
+    import logging
+
     import ray
     from ray import tune
 
@@ -222,6 +243,7 @@ def run_search(space: SearchSpace, args: argparse.Namespace, name: str, storage:
     from tune_flow.results import (
         BEST_CONFIG_FILENAME,
         TRIALS_FILENAME,
+        best_metric_column,
         format_top_k,
         trial_rows,
         write_best_config,
@@ -230,6 +252,8 @@ def run_search(space: SearchSpace, args: argparse.Namespace, name: str, storage:
     from tune_flow.trainable import train_flow
     from tune_flow.tuner import build_tuner
 
+    # A diverged trial reports inf on purpose; TensorBoard's writer would warn on every epoch.
+    logging.getLogger("tensorboardX.x2num").setLevel(logging.ERROR)
     os.environ.setdefault("RAY_CHDIR_TO_TRIAL_DIR", "0")
     # Checkpointing on every improvement makes Tune snapshot its state often; that is intended
     # (nothing computed is lost) and cheap for our small checkpoints, so skip the warning.
@@ -261,25 +285,31 @@ def run_search(space: SearchSpace, args: argparse.Namespace, name: str, storage:
             tuner = build_tuner(
                 space, name=name, storage_path=storage, seed=args.seed,
                 max_concurrent=args.max_concurrent or fit, max_failures=args.max_failures,
-                time_budget_s=args.time_budget,
+                time_budget_s=args.time_budget, optuna_storage=_optuna_storage(args.optuna_storage),
             )  # fmt: skip
+        resume_hint = (
+            f"continue with: python -m tune_flow.search --space {args.space} --name {name} "
+            f"--storage-path {storage} --resume"
+        )
         try:
             results = tuner.fit()
         except KeyboardInterrupt:
-            print(
-                f"\ninterrupted; continue with --resume --name {name} --storage-path {storage}",
-                file=sys.stderr,
-            )
+            print(f"\ninterrupted; {resume_hint}", file=sys.stderr)
             return 130
+        # Tune catches the first Ctrl-C itself, saves its state and returns early.
+        interrupted = results.num_terminated + results.num_errors < len(results)
 
         param_names = [p.name for p in space.parameters]
         rows = trial_rows(results, param_names, space.metric, space.mode, space.scheduler.type)
         write_trials_csv(rows, experiment / TRIALS_FILENAME)
         print(f"\ntop {min(args.top_k, len(rows))} of {len(rows)} trial(s):")
         print(format_top_k(rows, space.metric, param_names, args.top_k))
-        finished = [r for r in results if r.error is None and r.metrics]
-        if not finished:
-            print("no trial finished; see the trial directories for errors", file=sys.stderr)
+        if not any(math.isfinite(row[best_metric_column(space.metric)]) for row in rows):
+            print(
+                f"no trial reached a finite {space.metric} (errors or divergence; see "
+                f"{experiment / TRIALS_FILENAME} and the trial directories)",
+                file=sys.stderr,
+            )
             return 1
         best = results.get_best_result(
             space.metric, space.mode, scope="all", filter_nan_and_inf=True
@@ -297,6 +327,9 @@ def run_search(space: SearchSpace, args: argparse.Namespace, name: str, storage:
         print(f"best checkpoint: {checkpoint.path if checkpoint else '(none)'}")
         print(f"all trials: {experiment / TRIALS_FILENAME}")
         print(f"TensorBoard: tensorboard --logdir {experiment}")
+        if interrupted:
+            print(f"interrupted before every trial ended; {resume_hint}", file=sys.stderr)
+            return 130
         return 0
     finally:
         if cluster.started_here:

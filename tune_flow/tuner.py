@@ -10,7 +10,9 @@ from tune_flow.space import SearchSpace
 from tune_flow.trainable import train_flow
 
 
-def build_searcher(space: SearchSpace, seed: int | None, optuna_storage: Any = None) -> Any:
+def build_searcher(
+    space: SearchSpace, seed: int | None, optuna_storage: Any = None, study_name: str | None = None
+) -> Any:
     """Optuna (TPE for ``bayes``, random sampling for ``random``) with the define-by-run space, so
     ``when:`` conditions hold; ``grid`` uses Tune's own variant generator (None here)."""
     if space.method == "grid":
@@ -42,7 +44,7 @@ def build_searcher(space: SearchSpace, seed: int | None, optuna_storage: Any = N
         mode=space.mode,
         sampler=sampler,
         storage=optuna_storage,
-        study_name=space.name if optuna_storage is not None else None,
+        study_name=study_name if optuna_storage is not None else None,
     )
 
 
@@ -97,7 +99,7 @@ def build_tuner(
         tune_config=tune.TuneConfig(
             metric=space.metric,
             mode=space.mode,
-            search_alg=build_searcher(space, seed, optuna_storage),
+            search_alg=build_searcher(space, seed, optuna_storage, study_name=name),
             scheduler=build_scheduler(space),
             num_samples=num_samples,
             max_concurrent_trials=max_concurrent,

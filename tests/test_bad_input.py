@@ -1,0 +1,144 @@
+"""Table-driven: every kind of bad input gives one line naming the culprit, exit code 2, no
+traceback, no Ray, nothing written. All cases run in one fresh process (one torch import) so
+"Ray was not started" is checked in a process where nothing else started it."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import yaml
+
+GOOD = {
+    "name": "bad", "method": "bayes", "metric": {"name": "val_loss", "goal": "minimize"}, "run_cap": 2,
+    "base": {"arch": "mlp", "flow": "icfm", "dataset": "moons", "aug": "none", "group": "g", "max_epochs": 2},
+    "parameters": {"lr": {"distribution": "log_uniform_values", "min": 1e-4, "max": 1e-2}},
+}  # fmt: skip
+
+
+def _with(**changes):
+    space = json.loads(json.dumps(GOOD))
+    for key, value in changes.items():
+        if key.startswith("base_"):
+            space["base"][key[5:]] = value
+        else:
+            space[key] = value
+    return space
+
+
+def _cases(tmp_path):
+    np.save(tmp_path / "rank3.npy", np.zeros((10, 2, 2)))
+    nan = np.random.default_rng(0).normal(size=(100, 2))
+    nan[5, 0] = np.nan
+    np.save(tmp_path / "nan.npy", nan)
+    (tmp_path / "a_file").write_text("x")
+    (tmp_path / "latin1.yaml").write_bytes(b"name: caf\xe9\n")
+    (tmp_path / "broken.yaml").write_text("name: x\nparameters: [1, 2\n")
+    (tmp_path / "empty.yaml").write_text("")
+    (tmp_path / "evil.yaml").write_text("name: !!python/object/apply:os.system ['true']\n")
+    lr = GOOD["parameters"]["lr"]
+    spaces = {
+        "topkey": (_with(methd="bayes"), "unknown top-level key `methd`"),
+        "unknown_param": (_with(parameters={"lrr": lr}), "Did you mean `lr`"),
+        "unknown_dist": (
+            _with(parameters={"lr": {"distribution": "log_uniformm", "min": 1, "max": 2}}),
+            "unknown distribution 'log_uniformm'",
+        ),
+        "min_max": (_with(parameters={"lr": {"min": 0.1, "max": 0.01}}), "min (0.1) >= max (0.01)"),
+        "log_min": (
+            _with(parameters={"lr": {"distribution": "log_uniform_values", "min": 0, "max": 1}}),
+            "must be > 0 (log scale)",
+        ),
+        "empty_values": (
+            _with(parameters={"width": {"values": []}}),
+            "`values` must be a non-empty list",
+        ),
+        "grid_continuous": (_with(method="grid"), "method grid needs finite parameters"),
+        "when_param": (
+            _with(parameters={"lr": {**lr, "when": {"arc": "mlp"}}}),
+            "`when` names `arc`",
+        ),
+        "when_value": (
+            _with(
+                parameters={
+                    "arch": {"values": ["mlp", "resmlp"]},
+                    "heads": {"values": [2], "when": {"arch": "transformr"}},
+                }
+            ),
+            "can never hold",
+        ),
+        "metric": (_with(metric={"name": "val_los"}), "the trainable reports only"),
+        "goal": (
+            _with(metric={"name": "val_loss", "goal": "lowest"}),
+            "must be minimize or maximize",
+        ),
+        "run_cap": (_with(run_cap=0), "`run_cap` is 0"),
+        "base_value": (_with(base_lr=-1), "`lr` is -1"),
+        "base_key": (_with(base_ler=1), "unknown key `base.ler`"),
+        "res_cpu": (_with(resources_per_trial={"cpu": -1}), "`resources_per_trial.cpu` is -1"),
+        "res_gpu": (_with(resources_per_trial={"gpu": -0.5}), "`resources_per_trial.gpu` is -0.5"),
+        "res_zero_cpu": (_with(resources_per_trial={"cpu": 0}), "cpu > 0"),
+        "data_missing": (_with(base_dataset=str(tmp_path / "nope.npy")), "does not exist"),
+        "data_shape": (_with(base_dataset=str(tmp_path / "rank3.npy")), "must be 2-D"),
+        "data_nan": (_with(base_dataset=str(tmp_path / "nan.npy")), "1 NaN/inf value(s)"),
+    }
+    cases = []
+    for name, (space, fragment) in spaces.items():
+        path = tmp_path / f"{name}.yaml"
+        path.write_text(yaml.safe_dump(space))
+        cases.append((name, ["--space", str(path)], fragment))
+    good = tmp_path / "good.yaml"
+    good.write_text(yaml.safe_dump(GOOD))
+    cases += [
+        ("missing_file", ["--space", str(tmp_path / "none.yaml")], "does not exist"),
+        ("directory", ["--space", str(tmp_path)], "is a directory"),
+        ("unreadable", ["--space", str(tmp_path / "latin1.yaml")], "cannot be read"),
+        ("not_yaml", ["--space", str(tmp_path / "broken.yaml")], "not valid YAML at line 3"),
+        ("empty", ["--space", str(tmp_path / "empty.yaml")], "is empty"),
+        ("python_tag", ["--space", str(tmp_path / "evil.yaml")], "!!python/object are not allowed"),
+        ("num_samples", ["--space", str(good), "--num-samples", "0"], "--num-samples is 0"),
+        ("cli_cpus", ["--space", str(good), "--cpus-per-trial", "0"], "--cpus-per-trial is 0"),
+        ("cli_gpus", ["--space", str(good), "--gpus-per-trial", "-1"], "--gpus-per-trial is -1"),
+        ("set_syntax", ["--space", str(good), "--set", "lr"], "must look like key=value"),
+        ("set_key", ["--space", str(good), "--set", "widht=3"], "Unknown config key `widht`"),
+        ("set_searched", ["--space", str(good), "--set", "lr=0.1"], "`lr` is searched"),
+        (
+            "storage",
+            ["--space", str(good), "--storage-path", str(tmp_path / "a_file" / "sub")],
+            "cannot be created",
+        ),
+    ]
+    return cases
+
+
+SCRIPT = r"""
+import contextlib, io, json, sys
+import ray
+from tune_flow import search
+out = []
+for name, argv, storage in json.loads(sys.argv[1]):
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        code = search.main(argv + (["--storage-path", storage] if "--storage-path" not in argv else []))
+    out.append({"name": name, "code": code, "err": err.getvalue(), "ray": ray.is_initialized()})
+print(json.dumps(out))
+"""
+
+
+def test_every_bad_input_is_one_line_exit_2_no_traceback_no_ray(tmp_path):
+    cases = _cases(tmp_path)
+    storage = tmp_path / "results"
+    payload = json.dumps([[name, argv, str(storage)] for name, argv, _ in cases])
+    proc = subprocess.run(
+        [sys.executable, "-c", SCRIPT, payload], capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    results = {r["name"]: r for r in json.loads(proc.stdout.strip().splitlines()[-1])}
+    for name, _, fragment in cases:
+        r = results[name]
+        lines = r["err"].strip().splitlines()
+        assert r["code"] == 2, (name, r)
+        assert len(lines) == 1 and lines[0].startswith("error: "), (name, r["err"])
+        assert fragment in lines[0], (name, lines[0])
+        assert "Traceback" not in r["err"] and not r["ray"], name
+    assert not storage.exists()  # nothing was written

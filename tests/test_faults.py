@@ -1,0 +1,197 @@
+"""Faults: kill -9 and resume, trial retry after a real worker death, divergence, resources."""
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tune_flow import search
+
+pytestmark = pytest.mark.ray
+
+SECRET = "sk-test-marker-5f3a9c"
+
+
+def _rows(path: Path) -> list[dict]:
+    with path.open() as handle:
+        return list(csv.DictReader(handle))
+
+
+def _search_cmd(space, storage, name, *extra):
+    return [
+        sys.executable,
+        "-m",
+        "tune_flow.search",
+        "--space",
+        space,
+        "--storage-path",
+        str(storage),
+        "--name",
+        name,
+        "--no-dashboard",
+        "--num-cpus",
+        "2",
+        *extra,
+    ]
+
+
+def _env(**extra):
+    env = dict(os.environ, WANDB_API_KEY=SECRET, MY_SERVICE_TOKEN=SECRET + "-token", **extra)
+    env.pop("PYTEST_CURRENT_TEST", None)
+    return env
+
+
+def test_sigkill_then_resume_finishes_every_trial_from_checkpoints(write_space, tmp_path):
+    # Slow enough epochs (~0.2 s) that the kill lands mid-trial.
+    space = write_space(
+        "resume",
+        method="random",
+        run_cap=4,
+        base={"n_samples": 20000, "max_epochs": 20},
+        parameters={"width": {"values": [8, 16, 32]}},
+    )
+    storage = tmp_path / "results"
+    first = subprocess.Popen(
+        _search_cmd(space, storage, "r"),
+        start_new_session=True,
+        env=_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 180
+    try:
+        while time.monotonic() < deadline and len(list(storage.glob("r/*/checkpoint_*"))) < 3:
+            time.sleep(0.5)
+        assert list(storage.glob("r/*/checkpoint_*")), "no checkpoint before the kill"
+    finally:
+        os.killpg(first.pid, signal.SIGKILL)  # the driver and the Ray processes it started
+        first.wait()
+    assert not (storage / "r" / "trials.csv").exists()  # really interrupted
+
+    resumed = subprocess.run(
+        _search_cmd(space, storage, "r", "--resume"),
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=400,
+    )
+    assert resumed.returncode == 0, resumed.stdout[-2000:] + resumed.stderr[-2000:]
+    rows = _rows(storage / "r" / "trials.csv")
+    assert len(rows) == 4 and {r["stop_reason"] for r in rows} == {"max_epochs"}
+    assert all(r["status"] == "TERMINATED" and r["epochs_run"] == "20" for r in rows)
+
+    # A trial interrupted mid-way continued from its checkpoint: its first result after the
+    # restore (iterations_since_restore == 1, not the very first row) has epoch > 1.
+    restarts = []
+    for row in rows:
+        progress = _rows(Path(row["trial_dir"]) / "progress.csv")
+        restarts += [int(p["epoch"]) for p in progress[1:] if p["iterations_since_restore"] == "1"]
+    assert restarts and all(epoch > 1 for epoch in restarts)
+
+    # Secrets from the environment never reach the results tree.
+    for path in (storage / "r").rglob("*"):
+        if path.is_file():
+            assert SECRET.encode() not in path.read_bytes(), path
+
+
+def test_worker_death_is_retried_from_the_checkpoint(write_space, tmp_path):
+    space = write_space(
+        "retry",
+        method="random",
+        run_cap=2,
+        base={"max_epochs": 6},
+        parameters={"width": {"values": [8, 16]}},
+    )
+    storage = tmp_path / "results"
+    result = subprocess.run(
+        _search_cmd(space, storage, "retry", "--max-failures", "1"),
+        env=_env(TUNE_FLOW_TEST_CRASH_AT_EPOCH="3"),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    rows = _rows(storage / "retry" / "trials.csv")
+    assert len(rows) == 2 and all(
+        r["stop_reason"] == "max_epochs" and r["epochs_run"] == "6" for r in rows
+    )
+    for row in rows:
+        progress = _rows(Path(row["trial_dir"]) / "progress.csv")
+        # the worker died right after epoch 3; the retry resumed at epoch 4, not 1
+        restarts = [int(p["epoch"]) for p in progress[1:] if p["iterations_since_restore"] == "1"]
+        assert restarts == [4], [(p["epoch"], p["iterations_since_restore"]) for p in progress]
+
+
+def test_diverging_trial_is_never_best_and_does_not_poison_optuna(
+    ray_cluster, write_space, tmp_path
+):
+    import optuna
+
+    space = write_space(
+        "div",
+        method="random",
+        run_cap=6,
+        base={"max_epochs": 4, "warmup_steps": 0},
+        parameters={"lr": {"values": [1e-3, 1e10]}},
+    )
+    db = tmp_path / "study.db"
+    storage = tmp_path / "results"
+    code = search.main(
+        [
+            "--space",
+            space,
+            "--storage-path",
+            str(storage),
+            "--name",
+            "div",
+            "--optuna-storage",
+            f"sqlite:///{db}",
+            "--seed",
+            "0",
+        ]
+    )
+    assert code == 0
+    rows = _rows(storage / "div" / "trials.csv")
+    reasons = {r["lr"]: set() for r in rows}
+    for r in rows:
+        reasons[r["lr"]].add(r["stop_reason"])
+    assert reasons["10000000000.0"] == {"diverged"} and reasons["0.001"] == {"max_epochs"}
+    assert rows[0]["lr"] == "0.001"  # sorted best first: a diverged trial is never the best
+    study = optuna.load_study(study_name="div", storage=f"sqlite:///{db}")
+    states = {t.state for t in study.trials}
+    assert states == {optuna.trial.TrialState.COMPLETE} and len(study.trials) == 6
+    diverged = [t for t in study.trials if t.params["lr"] == 1e10]
+    assert diverged and all(t.value == float("inf") for t in diverged)
+    assert study.best_trial.params["lr"] == 1e-3
+
+
+def test_unmeetable_resources_fail_at_once(ray_cluster, write_space, tmp_path, capsys):
+    space = write_space("big")
+    started = time.monotonic()
+    code = search.main(["--space", space, "--storage-path", str(tmp_path), "--cpus-per-trial", "3"])
+    assert code == 2 and time.monotonic() - started < 30
+    err = capsys.readouterr().err
+    assert "cpu 3" in err and "lower --cpus-per-trial" in err
+    code = search.main(["--space", space, "--storage-path", str(tmp_path), "--gpus-per-trial", "2"])
+    assert code == 2 and "gpu 2" in capsys.readouterr().err
+
+
+def test_unreachable_address_fails_quickly(write_space, tmp_path, capsys):
+    started = time.monotonic()
+    code = search.main(
+        [
+            "--space",
+            write_space("addr"),
+            "--storage-path",
+            str(tmp_path),
+            "--address",
+            "127.0.0.1:1",
+        ]
+    )
+    assert code == 2 and time.monotonic() - started < 15
+    assert "no Ray cluster answers" in capsys.readouterr().err
