@@ -35,8 +35,6 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from scipy import stats as scipy_stats
-
 from tune_flow.errors import UserInputError, one_of
 
 CATEGORICAL = {"constant", "categorical", "categorical_w_probabilities"}
@@ -99,6 +97,8 @@ class Distribution:
 
     def from_quantile(self, u: float) -> Any:
         """The value at quantile ``u`` of a normal / log-normal / beta distribution."""
+        from scipy import stats as scipy_stats  # only normal/beta parameters need it
+
         a = self.args
         if self.kind in GAUSSIAN:
             x = scipy_stats.norm.ppf(u, loc=a.get("mu", 0.0), scale=a.get("sigma", 1.0))

@@ -72,9 +72,12 @@ class FlowTrainer:
 
         self.flow = build_flow(config.flow, config.sigma)
         self.model: nn.Module = build_model(config, self.data.dim).to(self.device)
+        # Fused AdamW: one kernel for all parameters; on the CPU it measured ~7x faster than the
+        # default foreach implementation for a 1.3M-parameter model (benchmarks/RESULTS.md).
         self.optimizer = torch.optim.AdamW(
-            self.model.parameters(), lr=config.lr, weight_decay=config.weight_decay
-        )
+            self.model.parameters(), lr=config.lr, weight_decay=config.weight_decay,
+            fused=self.device.type in ("cpu", "cuda"),
+        )  # fmt: skip
         self.scheduler = get_cosine_schedule_with_warmup(
             self.optimizer,
             num_warmup_steps=config.warmup_steps,

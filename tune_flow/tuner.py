@@ -80,6 +80,7 @@ def build_tuner(
     time_budget_s: float | None,
     callbacks: list[Any] | None = None,
     optuna_storage: Any = None,
+    reuse_actors: bool = True,
 ) -> Any:
     from ray import tune
 
@@ -103,7 +104,7 @@ def build_tuner(
             scheduler=build_scheduler(space),
             num_samples=num_samples,
             max_concurrent_trials=max_concurrent,
-            reuse_actors=True,
+            reuse_actors=reuse_actors,  # no actor start-up (torch import) per trial
             time_budget_s=time_budget_s,
         ),
         run_config=tune.RunConfig(

@@ -23,23 +23,30 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-from sklearn import datasets as skd
+
+
+def _sklearn_datasets():  # type: ignore[no-untyped-def]
+    # Imported on first use: scikit-learn costs ~1.7 s to import, which every Ray trial and the
+    # search driver would otherwise pay before their first line of work.
+    from sklearn import datasets
+
+    return datasets
 
 
 def _moons(n: int, rng: np.random.Generator) -> np.ndarray:
-    return skd.make_moons(n, noise=0.05, random_state=_seed(rng))[0]
+    return _sklearn_datasets().make_moons(n, noise=0.05, random_state=_seed(rng))[0]
 
 
 def _circles(n: int, rng: np.random.Generator) -> np.ndarray:
-    return skd.make_circles(n, factor=0.5, noise=0.05, random_state=_seed(rng))[0]
+    return _sklearn_datasets().make_circles(n, factor=0.5, noise=0.05, random_state=_seed(rng))[0]
 
 
 def _scurve(n: int, rng: np.random.Generator) -> np.ndarray:
-    return skd.make_s_curve(n, noise=0.05, random_state=_seed(rng))[0][:, [0, 2]]
+    return _sklearn_datasets().make_s_curve(n, noise=0.05, random_state=_seed(rng))[0][:, [0, 2]]
 
 
 def _swissroll(n: int, rng: np.random.Generator) -> np.ndarray:
-    return skd.make_swiss_roll(n, noise=0.5, random_state=_seed(rng))[0][:, [0, 2]]
+    return _sklearn_datasets().make_swiss_roll(n, noise=0.5, random_state=_seed(rng))[0][:, [0, 2]]
 
 
 def _eight_gaussians(n: int, rng: np.random.Generator) -> np.ndarray:
@@ -67,7 +74,7 @@ def _pinwheel(n: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def _digits(n: int, rng: np.random.Generator) -> np.ndarray:
-    return skd.load_digits().data
+    return _sklearn_datasets().load_digits().data
 
 
 def _seed(rng: np.random.Generator) -> int:
