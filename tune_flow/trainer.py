@@ -56,7 +56,9 @@ class FlowTrainer:
         config = self.config
         torch.set_num_threads(config.num_threads or available_cpus())
         self.device = resolve_device(config.device)
-        logger.info(describe_device(self.device))
+        # Always say where the run is, with the GPU's name: the first thing to check when a
+        # trial is slower than expected or two trials land on one card.
+        print(describe_device(self.device), flush=True)
         seed_everything(config.seed)
 
         self.data: FlowData = build_data(config)

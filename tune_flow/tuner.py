@@ -54,11 +54,13 @@ def build_scheduler(space: SearchSpace) -> Any:
     from ray.tune.schedulers import ASHAScheduler, FIFOScheduler, MedianStoppingRule
 
     spec = space.scheduler
+    max_t = spec.max_t or space.base.get("max_epochs", 100)
     if spec.type == "asha":
         return ASHAScheduler(
             time_attr="epoch",
-            max_t=spec.max_t or space.base.get("max_epochs", 100),
-            grace_period=spec.grace_period,
+            max_t=max_t,
+            # A short run (e.g. --max-epochs 2 for a smoke test) keeps a rung at its last epoch.
+            grace_period=min(spec.grace_period, max_t),
             reduction_factor=spec.reduction_factor,
             brackets=1,
         )

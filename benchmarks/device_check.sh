@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# GPU checks for a lent device machine (see README "GPU checks"). The machine has torch but no
+# Ray/Optuna and no network: their wheels travel in .whl/ (Ray pruned to a tarball: rllib, serve,
+# data, llm and the Java jars removed to fit the 64 MiB transfer limit).
+set -u
+export PYTHONUNBUFFERED=1
+python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 1
+tar -C /tmp/site -xJf .whl/ray_pruned.tar.xz || exit 1
+export PYTHONPATH=/tmp/site:$PWD
+export TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S=0
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
+python3 -c "import torch, ray, optuna; print('torch', torch.__version__, 'cuda', torch.cuda.is_available(), 'ray', ray.__version__, 'optuna', optuna.__version__)"
+if [ -z "${SKIP_THROUGHPUT:-}" ]; then
+  echo "== trainer throughput (cuda)"
+  timeout 150 python3 benchmarks/trainer_throughput.py --device cuda --epochs 3 --repeats 2 --n-samples 50000 --batch-size 1024
+fi
+echo "== fractional-GPU search: 4 trials share the GPU (gpu 0.25 each)"
+timeout 200 python3 -m tune_flow.search --space search_spaces/arch.yaml --gpus-per-trial 0.25 --cpus-per-trial 2 \
+  --num-samples 8 --max-epochs 12 --no-dashboard --num-cpus 16 --storage-path /tmp/res --name gpu --verbose 2>&1 \
+  | grep -E "device cuda|search 'gpu'|top |rank|^[0-9] |stop reasons|Error|error" | head -40
+echo "== GPU packing"
+timeout 240 python3 benchmarks/gpu_packing.py --epochs 6 --cpus-per-trial 1
