@@ -51,6 +51,16 @@ def test_search_end_to_end_asha_and_patience(ray_cluster, write_space, tmp_path,
             epochs = [int(float(r["epoch"])) for r in csv.DictReader(handle)]
         assert epochs == list(range(1, int(row["epochs_run"]) + 1))
 
+    # The report: figures exist and are non-empty, the HTML references only files that exist.
+    import re
+
+    page = (experiment / "report.html").read_text()
+    sources = re.findall(r'src="([^"]+)"', page)
+    assert {"curves.png", "params.png", "samples.png"} <= set(sources)
+    for source in sources:
+        assert (experiment / source).stat().st_size > 1000, source
+    assert re.findall(r'(?:href|src)="([^"]+)"', page) == sources  # nothing else is referenced
+
     # best_config.yaml is accepted unchanged by the train CLI and retrains.
     best = experiment / "best_config.yaml"
     config = yaml.safe_load(best.read_text())

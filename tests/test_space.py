@@ -107,3 +107,63 @@ def test_space_cli_prints_every_problem(tmp_path, capsys):
     assert main([str(path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 2 and "methd" in err[0] and "lrr" in err[1]
+
+
+WANDB_SWEEP = """
+program: train.py
+method: bayes
+name: a-wandb-sweep
+description: copied from a wandb project
+project: flows
+entity: lab
+command:
+  - ${env}
+  - python
+  - ${program}
+  - ${args}
+metric:
+  name: val_loss
+  goal: minimize
+run_cap: 12
+parameters:
+  optimizer:
+    parameters:
+      lr: {distribution: log_uniform_values, min: 1e-5, max: 1e-2}
+      weight_decay: {distribution: log_uniform, min: -12, max: -4}
+  width: {values: [32, 64]}
+  depth: {min: 1, max: 4}
+  dropout: {min: 0.0, max: 0.3}
+  sigma: {distribution: q_uniform, min: 0, max: 0.2, q: 0.05}
+  seed: {value: 3}
+  min_lr_ratio: {distribution: beta, a: 2, b: 5}
+  aug_std: {distribution: log_normal, mu: -3, sigma: 0.5}
+  batch_size: {distribution: q_log_uniform_values, min: 32, max: 512, q: 32}
+  warmup_steps: {distribution: categorical_w_probabilities, values: [0, 500], probabilities: [0.3, 0.7]}
+early_terminate:
+  type: hyperband
+  max_iter: 27
+  s: 2
+  eta: 3
+"""
+
+
+def test_a_real_wandb_sweep_file_is_accepted_as_is(tmp_path):
+    path = tmp_path / "sweep.yaml"
+    path.write_text(WANDB_SWEEP)
+    raw = yaml.safe_load(WANDB_SWEEP)
+    raw["base"] = BASE  # the study axes are not part of a W&B sweep; fixed here as --set would
+    space, problems = parse_space(raw, str(path))
+    assert not problems, problems
+    kinds = {p.name: p.distribution.kind for p in space.parameters}
+    assert kinds["lr"] == "log_uniform_values" and kinds["depth"] == "int_uniform"
+    assert kinds["dropout"] == "uniform" and kinds["seed"] == "constant"
+    assert space.parameters[0].distribution.args["min"] == 1e-5  # "1e-5" read as a string by YAML
+    assert (
+        space.scheduler.type,
+        space.scheduler.grace_period,
+        space.scheduler.reduction_factor,
+    ) == ("asha", 3, 3)
+    ignored = " ".join(space.notes)
+    for key in ("program", "project", "entity", "command"):
+        assert f"`{key}`" in ignored
+    assert space.run_cap == 12

@@ -55,6 +55,7 @@ def trial_rows(
             "final_train_loss": metrics.get("train_loss", math.nan),
         }
         row.update({name: params.get(name, "") for name in param_names})
+        row["node_id"] = metrics.get("node_id", "")
         row["checkpoint"] = str(result.checkpoint.path) if result.checkpoint else ""
         row["trial_dir"] = str(result.path)
         rows.append(row)

@@ -70,6 +70,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="URL",
         help="e.g. sqlite:///study.db: the study (named after the experiment) lives there, for optuna-dashboard",
     )
+    p.add_argument(
+        "--wandb",
+        action="store_true",
+        help="log each trial as a W&B run (offline unless an API key is configured)",
+    )
+    p.add_argument("--wandb-project", default="tune_flow")
+    p.add_argument("--wandb-entity")
+    p.add_argument("--no-report", action="store_true", help="skip report.html and its figures")
     p.add_argument("--top-k", type=int, default=5)
     p.add_argument("--verbose", action="store_true", help="show the trials' own logs")
     return p
@@ -174,6 +182,27 @@ def _experiment_dir(args: argparse.Namespace, space: SearchSpace) -> tuple[str, 
     return name, storage
 
 
+def _wandb_online() -> bool:
+    from tune_flow.wandb_logging import has_wandb_credentials
+
+    return (
+        os.environ.get("WANDB_MODE", "online" if has_wandb_credentials() else "offline") == "online"
+    )
+
+
+def _write_report(experiment: Path) -> None:
+    """report.html and figures; a failure here must not fail a search whose results are written."""
+    from tune_flow.report import write_report
+
+    try:
+        print(f"report: {write_report(experiment)}")
+    except Exception as error:  # matplotlib/backends vary; the search itself succeeded
+        print(
+            f"warning: report not written ({error}); try python -m tune_flow.report {experiment}",
+            file=sys.stderr,
+        )
+
+
 def _optuna_storage(url: str | None):  # type: ignore[no-untyped-def]
     """An RDB storage for OptunaSearch (it needs a storage object, not a URL string)."""
     if url is None:
@@ -186,6 +215,16 @@ def _optuna_storage(url: str | None):  # type: ignore[no-untyped-def]
         raise UserInputError(
             f"--optuna-storage {url!r} cannot be opened: {str(error).splitlines()[0]}"
         ) from None
+
+
+def _wandb_callbacks(args: argparse.Namespace, space: SearchSpace) -> list:
+    """Ray's own W&B logger: one W&B run per trial, grouped by the config's ``group``."""
+    if not args.wandb:
+        return []
+    from tune_flow.wandb_logging import wandb_callback
+
+    group = str(space.base.get("group", space.name))
+    return [wandb_callback(args.wandb_project, args.wandb_entity, group, space.base)]
 
 
 def run_debug(space: SearchSpace, args: argparse.Namespace) -> int:
@@ -286,6 +325,7 @@ def run_search(space: SearchSpace, args: argparse.Namespace, name: str, storage:
                 space, name=name, storage_path=storage, seed=args.seed,
                 max_concurrent=args.max_concurrent or fit, max_failures=args.max_failures,
                 time_budget_s=args.time_budget, optuna_storage=_optuna_storage(args.optuna_storage),
+                callbacks=_wandb_callbacks(args, space),
             )  # fmt: skip
         resume_hint = (
             f"continue with: python -m tune_flow.search --space {args.space} --name {name} "
@@ -327,6 +367,12 @@ def run_search(space: SearchSpace, args: argparse.Namespace, name: str, storage:
         print(f"best checkpoint: {checkpoint.path if checkpoint else '(none)'}")
         print(f"all trials: {experiment / TRIALS_FILENAME}")
         print(f"TensorBoard: tensorboard --logdir {experiment}")
+        if not args.no_report:
+            _write_report(experiment)
+        if args.wandb and not _wandb_online():
+            print(
+                f"W&B runs were logged offline: upload them with `wandb sync {experiment}/*/wandb/offline-run-*`"
+            )
         if interrupted:
             print(f"interrupted before every trial ended; {resume_hint}", file=sys.stderr)
             return 130

@@ -105,9 +105,13 @@ def run_trial(
 def train_flow(config: dict[str, Any], base: dict[str, Any] | None = None) -> None:
     """Ray Tune function trainable. ``config``: the sampled parameters; ``base``: fixed values
     (bound with ``tune.with_parameters``)."""
+    import ray
     from ray import tune
 
+    node_id = ray.get_runtime_context().get_node_id()  # which node ran it, in multi-node searches
+
     def report(metrics: dict[str, Any], directory: Path | None) -> None:
+        metrics = {**metrics, "node_id": node_id}
         if directory is None:
             tune.report(metrics)
         else:

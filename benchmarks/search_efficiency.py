@@ -1,0 +1,98 @@
+"""Search efficiency: ASHA + TPE against FIFO + random sampling, equal trial counts, several seeds.
+
+    python benchmarks/search_efficiency.py [--space search_spaces/arch.yaml] [--seeds 3] [--smoke-test]
+
+For each seed, both searches run the same space on one local Ray instance (2 CPUs). Prints epochs
+consumed, the best val loss reached, and the share of trials each stop reason ended.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+from collections import Counter
+
+from tune_flow.results import trial_rows
+from tune_flow.space import load_space
+from tune_flow.tuner import build_tuner
+
+
+def run(
+    space_path: str,
+    method: str,
+    scheduler: str,
+    seed: int,
+    num_samples: int | None,
+    max_epochs: int | None,
+) -> dict:
+    space = load_space(space_path)
+    space.method, space.scheduler.type = method, scheduler
+    if num_samples:
+        space.run_cap = num_samples
+    if max_epochs:
+        space.base["max_epochs"] = space.scheduler.max_t = max_epochs
+    with tempfile.TemporaryDirectory() as storage:
+        results = build_tuner(
+            space,
+            name="eff",
+            storage_path=storage,
+            seed=seed,
+            max_concurrent=2,
+            max_failures=0,
+            time_budget_s=None,
+        ).fit()
+        rows = trial_rows(
+            results, [p.name for p in space.parameters], space.metric, space.mode, scheduler
+        )
+    return {
+        "epochs": sum(int(r["epochs_run"]) for r in rows),
+        "best": min(r["best_val_loss"] for r in rows),
+        "reasons": Counter(r["stop_reason"] for r in rows),
+        "trials": len(rows),
+    }
+
+
+def main() -> None:
+    import ray
+
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--space", default="search_spaces/arch.yaml")
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--smoke-test", action="store_true")
+    args = parser.parse_args()
+    seeds, samples, epochs = (1, 2, 3) if args.smoke_test else (args.seeds, None, None)
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+    rows = []
+    for seed in range(seeds):
+        asha = run(args.space, "bayes", "asha", seed, samples, epochs)
+        fifo = run(args.space, "random", "fifo", seed, samples, epochs)
+        rows.append((seed, asha, fifo))
+    ray.shutdown()
+    print(f"space {args.space}, {rows[0][1]['trials']} trials per search, {seeds} seed(s)")
+    print(
+        f"{'seed':>4} {'ASHA+TPE epochs':>16} {'best':>8} {'FIFO+random epochs':>19} {'best':>8} {'epochs ratio':>13} {'best gap':>9}"
+    )
+    for seed, asha, fifo in rows:
+        print(
+            f"{seed:>4} {asha['epochs']:>16} {asha['best']:>8.4f} {fifo['epochs']:>19} {fifo['best']:>8.4f} "
+            f"{asha['epochs'] / fifo['epochs']:>12.0%} {asha['best'] / fifo['best'] - 1:>+9.2%}"
+        )
+    ratio = statistics.mean(a["epochs"] / f["epochs"] for _, a, f in rows)
+    gap = statistics.mean(a["best"] / f["best"] - 1 for _, a, f in rows)
+    print(
+        f"mean: ASHA+TPE used {ratio:.0%} of FIFO+random's epochs; best val loss {gap:+.2%} relative"
+    )
+    for label, key in (("ASHA+TPE", 1), ("FIFO+random", 2)):
+        reasons = sum((r[key]["reasons"] for r in rows), Counter())
+        total = sum(reasons.values())
+        print(
+            f"{label} stop reasons: "
+            + ", ".join(f"{k} {v / total:.0%}" for k, v in sorted(reasons.items()))
+        )
+
+
+if __name__ == "__main__":
+    main()
