@@ -72,6 +72,7 @@ def test_sigkill_then_resume_finishes_every_trial_from_checkpoints(write_space, 
         os.killpg(first.pid, signal.SIGKILL)  # the driver and the Ray processes it started
         first.wait()
     assert not (storage / "r" / "trials.csv").exists()  # really interrupted
+    damaged = _delete_a_referenced_checkpoint(storage / "r")
 
     resumed = subprocess.run(
         _search_cmd(space, storage, "r", "--resume"),
@@ -81,6 +82,8 @@ def test_sigkill_then_resume_finishes_every_trial_from_checkpoints(write_space, 
         timeout=400,
     )
     assert resumed.returncode == 0, resumed.stdout[-2000:] + resumed.stderr[-2000:]
+    assert damaged, "no unfinished trial had two checkpoints to recreate the race with"
+    assert f"resume: {damaged}" in resumed.stdout  # repaired, not failed
     rows = _rows(storage / "r" / "trials.csv")
     assert len(rows) == 4 and {r["stop_reason"] for r in rows} == {"max_epochs"}
     assert all(r["status"] == "TERMINATED" and r["epochs_run"] == "20" for r in rows)
@@ -97,6 +100,28 @@ def test_sigkill_then_resume_finishes_every_trial_from_checkpoints(write_space, 
     for path in (storage / "r").rglob("*"):
         if path.is_file():
             assert SECRET.encode() not in path.read_bytes(), path
+
+
+def _delete_a_referenced_checkpoint(experiment: Path) -> str | None:
+    """Recreate Tune's snapshot/deletion race: delete the checkpoint an unfinished trial's snapshot
+    names as its latest, where an older one is left to resume from. Returns that trial's dir name."""
+    import json
+    import shutil
+
+    from ray.tune.trainable.metadata import _TrainingRunMetadata
+
+    state = json.loads(sorted(experiment.glob("experiment_state-*.json"))[-1].read_text())
+    for _, metadata_json in state["trial_data"]:
+        metadata = _TrainingRunMetadata.from_json_state(metadata_json)
+        latest = metadata.checkpoint_manager.latest_checkpoint_result
+        if latest is None or (metadata.last_result or {}).get("stop_reason"):
+            continue
+        referenced = Path(latest.checkpoint.path)
+        others = [p for p in referenced.parent.glob("checkpoint_*") if p != referenced]
+        if referenced.exists() and others:
+            shutil.rmtree(referenced)
+            return referenced.parent.name
+    return None
 
 
 def test_worker_death_is_retried_from_the_checkpoint(write_space, tmp_path):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import math
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -110,3 +111,36 @@ def format_top_k(
     return "\n".join(
         "  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)) for line in lines
     )
+
+
+def write_search_outputs(results: Any, space: Any, experiment: Path, top_k: int = 5) -> int:
+    """After ``Tuner.fit``: trials.csv, the top-k table, best_config.yaml and the paths a user
+    needs next. Returns 1 when no trial reached a finite metric, else 0."""
+    param_names = [p.name for p in space.parameters]
+    rows = trial_rows(results, param_names, space.metric, space.mode, space.scheduler.type)
+    write_trials_csv(rows, experiment / TRIALS_FILENAME)
+    print(f"\ntop {min(top_k, len(rows))} of {len(rows)} trial(s):")
+    print(format_top_k(rows, space.metric, param_names, top_k))
+    if not any(math.isfinite(row[best_metric_column(space.metric)]) for row in rows):
+        print(
+            f"no trial reached a finite {space.metric} (errors or divergence; see "
+            f"{experiment / TRIALS_FILENAME} and the trial directories)",
+            file=sys.stderr,
+        )
+        return 1
+    best = results.get_best_result(space.metric, space.mode, scope="all", filter_nan_and_inf=True)
+    write_best_config(
+        best.config.get("grid_point", best.config), space.base, experiment / BEST_CONFIG_FILENAME
+    )
+    checkpoint = (
+        best.get_best_checkpoint(space.metric, space.mode) if best.best_checkpoints else None
+    )
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row["stop_reason"]] = counts.get(row["stop_reason"], 0) + 1
+    print("stop reasons: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+    print(f"best config: {experiment / BEST_CONFIG_FILENAME}")
+    print(f"best checkpoint: {checkpoint.path if checkpoint else '(none)'}")
+    print(f"all trials: {experiment / TRIALS_FILENAME}")
+    print(f"TensorBoard: tensorboard --logdir {experiment}")
+    return 0

@@ -279,15 +279,7 @@ def run_search(space: SearchSpace, args: argparse.Namespace, name: str, storage:
     from ray import tune
 
     from tune_flow.cluster import check_resources, print_dashboard_hint, start_ray
-    from tune_flow.results import (
-        BEST_CONFIG_FILENAME,
-        TRIALS_FILENAME,
-        best_metric_column,
-        format_top_k,
-        trial_rows,
-        write_best_config,
-        write_trials_csv,
-    )
+    from tune_flow.results import write_search_outputs
     from tune_flow.trainable import train_flow
     from tune_flow.tuner import build_tuner
 
@@ -311,6 +303,10 @@ def run_search(space: SearchSpace, args: argparse.Namespace, name: str, storage:
             f"results in {experiment}"
         )
         if args.resume:
+            from tune_flow.resume import repair_missing_checkpoints
+
+            for line in repair_missing_checkpoints(experiment):
+                print(f"resume: {line}")
             tuner = tune.Tuner.restore(
                 str(experiment),
                 tune.with_resources(
@@ -339,34 +335,8 @@ def run_search(space: SearchSpace, args: argparse.Namespace, name: str, storage:
         # Tune catches the first Ctrl-C itself, saves its state and returns early.
         interrupted = results.num_terminated + results.num_errors < len(results)
 
-        param_names = [p.name for p in space.parameters]
-        rows = trial_rows(results, param_names, space.metric, space.mode, space.scheduler.type)
-        write_trials_csv(rows, experiment / TRIALS_FILENAME)
-        print(f"\ntop {min(args.top_k, len(rows))} of {len(rows)} trial(s):")
-        print(format_top_k(rows, space.metric, param_names, args.top_k))
-        if not any(math.isfinite(row[best_metric_column(space.metric)]) for row in rows):
-            print(
-                f"no trial reached a finite {space.metric} (errors or divergence; see "
-                f"{experiment / TRIALS_FILENAME} and the trial directories)",
-                file=sys.stderr,
-            )
+        if write_search_outputs(results, space, experiment, args.top_k) != 0:
             return 1
-        best = results.get_best_result(
-            space.metric, space.mode, scope="all", filter_nan_and_inf=True
-        )
-        best_params = best.config.get("grid_point", best.config)
-        write_best_config(best_params, space.base, experiment / BEST_CONFIG_FILENAME)
-        checkpoint = (
-            best.get_best_checkpoint(space.metric, space.mode) if best.best_checkpoints else None
-        )
-        counts: dict[str, int] = {}
-        for row in rows:
-            counts[row["stop_reason"]] = counts.get(row["stop_reason"], 0) + 1
-        print("stop reasons: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
-        print(f"best config: {experiment / BEST_CONFIG_FILENAME}")
-        print(f"best checkpoint: {checkpoint.path if checkpoint else '(none)'}")
-        print(f"all trials: {experiment / TRIALS_FILENAME}")
-        print(f"TensorBoard: tensorboard --logdir {experiment}")
         if not args.no_report:
             _write_report(experiment)
         if args.wandb and not _wandb_online():

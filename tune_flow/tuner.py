@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -48,15 +49,22 @@ def build_searcher(
     )
 
 
-def build_scheduler(space: SearchSpace) -> Any:
+def build_scheduler(space: SearchSpace, experiment_dir: Path | None = None) -> Any:
     """ASHA (one bracket, rungs at grace_period x reduction_factor^k epochs), the median stopping
-    rule, or FIFO. Time is counted in epochs, which survive a trial's restore."""
+    rule, or FIFO. Time is counted in epochs, which survive a trial's restore. With an
+    ``experiment_dir``, ASHA keeps its rungs there so that ``--resume`` continues them."""
     from ray.tune.schedulers import ASHAScheduler, FIFOScheduler, MedianStoppingRule
+
+    from tune_flow.asha_state import STATE_FILENAME, PersistentASHAScheduler
 
     spec = space.scheduler
     max_t = spec.max_t or space.base.get("max_epochs", 100)
     if spec.type == "asha":
-        return ASHAScheduler(
+        make_asha: Any = ASHAScheduler
+        if experiment_dir is not None:
+            experiment_dir.mkdir(parents=True, exist_ok=True)
+            make_asha = partial(PersistentASHAScheduler, experiment_dir / STATE_FILENAME)
+        return make_asha(
             time_attr="epoch",
             max_t=max_t,
             # A short run (e.g. --max-epochs 2 for a smoke test) keeps a rung at its last epoch.
@@ -103,7 +111,7 @@ def build_tuner(
             metric=space.metric,
             mode=space.mode,
             search_alg=build_searcher(space, seed, optuna_storage, study_name=name),
-            scheduler=build_scheduler(space),
+            scheduler=build_scheduler(space, Path(storage_path) / name),
             num_samples=num_samples,
             max_concurrent_trials=max_concurrent,
             reuse_actors=reuse_actors,  # no actor start-up (torch import) per trial

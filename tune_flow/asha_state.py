@@ -1,0 +1,58 @@
+"""ASHA whose rung records survive ``Tuner.restore``.
+
+Ray pickles the scheduler into ``tuner.pkl`` once, when the search starts, and never saves its
+state again, so a resumed search starts with empty rungs: the trials reaching a rung after the
+restore are compared only with each other, and far fewer are stopped (measured in
+benchmarks/RESULTS.md). This subclass writes its rungs to a small JSON file in the experiment
+directory whenever a rung records a result, and reads it back when Tune unpickles it on restore.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from ray.tune.schedulers import ASHAScheduler
+
+STATE_FILENAME = "asha_state.json"
+
+
+class PersistentASHAScheduler(ASHAScheduler):
+    """``ASHAScheduler`` plus ``state_path``: where its rungs are kept between runs."""
+
+    def __init__(self, state_path: str | Path, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.state_path = str(state_path)
+        self._milestones = {m for bracket in self._brackets for m, _ in bracket._rungs}
+
+    def on_trial_result(self, tune_controller: Any, trial: Any, result: dict) -> str:
+        action = super().on_trial_result(tune_controller, trial, result)
+        self._save_if_milestone(result)
+        return action
+
+    def on_trial_complete(self, tune_controller: Any, trial: Any, result: dict) -> None:
+        super().on_trial_complete(tune_controller, trial, result)
+        self._save_if_milestone(result)
+
+    def _save_if_milestone(self, result: dict) -> None:
+        if result.get(self._time_attr) not in self._milestones:
+            return  # rungs only change at their milestones
+        state = {
+            "num_stopped": self._num_stopped,
+            "brackets": [[[m, recorded] for m, recorded in b._rungs] for b in self._brackets],
+        }
+        tmp = self.state_path + ".tmp"
+        Path(tmp).write_text(json.dumps(state))
+        os.replace(tmp, self.state_path)
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        path = Path(self.state_path)
+        if not path.is_file():
+            return
+        saved = json.loads(path.read_text())
+        self._num_stopped = saved["num_stopped"]
+        for bracket, rungs in zip(self._brackets, saved["brackets"], strict=True):
+            bracket._rungs = [(milestone, dict(recorded)) for milestone, recorded in rungs]

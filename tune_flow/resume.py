@@ -1,0 +1,62 @@
+"""Repairing an interrupted search's state before ``Tuner.restore``.
+
+Tune snapshots each trial's checkpoint bookkeeping now and then, but deletes checkpoints that fall
+out of ``num_to_keep`` at once. A driver killed between the two leaves a snapshot whose "latest
+checkpoint" no longer exists, and the restore of that trial then fails every retry ("Could not
+recover from checkpoint as it does not exist on storage anymore"; seen here with kill -9 during
+the default search). Before restoring, each such reference is pointed at the newest checkpoint
+that does exist in the trial's directory, or dropped (the trial then starts over) when none does.
+This reads and writes Tune's own state objects (Ray 2.60's private ``_TrainingRunMetadata``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from tune_flow.checkpoint import CHECKPOINT_FILENAME
+
+
+def repair_missing_checkpoints(experiment: Path) -> list[str]:
+    """Fix the newest experiment-state file in place; return one line per repaired trial."""
+    from ray.train import Checkpoint
+    from ray.train._internal.session import _TrainingResult
+    from ray.tune.trainable.metadata import _TrainingRunMetadata
+
+    states = sorted(Path(experiment).glob("experiment_state-*.json"))
+    if not states:
+        return []
+    state_file = states[-1]  # Tune restores from the newest snapshot
+    state = json.loads(state_file.read_text())
+    repaired = []
+    for entry in state["trial_data"]:
+        metadata = _TrainingRunMetadata.from_json_state(entry[1])
+        manager = metadata.checkpoint_manager
+        latest = manager.latest_checkpoint_result
+        if latest is None or Path(latest.checkpoint.path).exists():
+            continue
+        trial_dir = Path(latest.checkpoint.path).parent
+        manager._checkpoint_results = [
+            r for r in manager._checkpoint_results if Path(r.checkpoint.path).exists()
+        ]
+        usable = sorted(
+            p for p in trial_dir.glob("checkpoint_*") if (p / CHECKPOINT_FILENAME).is_file()
+        )
+        if usable:
+            checkpoint = Checkpoint(str(usable[-1]), filesystem=latest.checkpoint.filesystem)
+            manager._latest_checkpoint_result = _TrainingResult(
+                checkpoint=checkpoint, metrics=latest.metrics
+            )
+            repaired.append(
+                f"{trial_dir.name}: {Path(latest.checkpoint.path).name} is gone, resuming from {usable[-1].name}"
+            )
+        else:
+            manager._latest_checkpoint_result = None
+            repaired.append(f"{trial_dir.name}: no checkpoint left, the trial starts over")
+        entry[1] = metadata.get_json_state()
+    if repaired:
+        tmp = state_file.with_name(state_file.name + ".tmp")
+        tmp.write_text(json.dumps(state))
+        os.replace(tmp, state_file)
+    return repaired
