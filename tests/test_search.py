@@ -138,3 +138,19 @@ def test_existing_search_name_is_refused(write_space, tmp_path, capsys):
     )
     assert code == 2 and "--resume" in capsys.readouterr().err
     assert marker.read_text() == "old"
+
+
+def test_storage_uri_keeps_tune_state_there_and_outputs_locally(
+    ray_cluster, write_space, tmp_path, monkeypatch
+):
+    space = write_space("uri", run_cap=2, parameters={"width": {"values": [8, 16]}})
+    monkeypatch.chdir(tmp_path)
+    uri = f"file://{tmp_path / 'remote'}"
+    assert search.main(["--space", space, "--storage-path", uri, "--name", "u", "--no-report"]) == 0
+    assert list(
+        (tmp_path / "remote" / "u").glob("experiment_state-*.json")
+    )  # Tune's state: at the URI
+    assert len(_rows(tmp_path / "results" / "u")) == 2  # tune_flow's outputs: on the driver
+    assert (tmp_path / "results" / "u" / "best_config.yaml").exists()
+    # the same name again is refused, through pyarrow's view of the URI
+    assert search.main(["--space", space, "--storage-path", uri, "--name", "u"]) == 2

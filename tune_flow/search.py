@@ -11,6 +11,7 @@ import math
 import os
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -158,28 +159,68 @@ def _check_dataset(config: Any) -> None:
     config.validate_stats_path(data.dim)
 
 
-def _experiment_dir(args: argparse.Namespace, space: SearchSpace) -> tuple[str, Path]:
-    storage = Path(args.storage_path).expanduser().resolve()
+@dataclass
+class ExperimentLocation:
+    """Where a search lives: Tune's ``storage`` (a local path or a pyarrow URI such as
+    ``s3://bucket/results``), and the local ``outputs`` directory for tune_flow's own files
+    (trials.csv, best_config.yaml, report, ASHA rungs): the experiment directory itself when the
+    storage is local, else ``./results/<name>`` on the driver."""
+
+    name: str
+    storage: str
+    outputs: Path
+
+    @property
+    def is_local(self) -> bool:
+        return "://" not in self.storage
+
+    @property
+    def experiment(self) -> str:
+        return f"{self.storage.rstrip('/')}/{self.name}"
+
+
+def _experiment_location(args: argparse.Namespace, space: SearchSpace) -> ExperimentLocation:
+    """Validate --storage-path and --name; refuse to overwrite or to resume nothing."""
     name = args.name or f"{space.name}-{time.strftime('%Y%m%d-%H%M%S')}"
     if os.sep in name or name in ("", ".", ".."):
         raise UserInputError(f"--name {name!r} must be a plain directory name")
-    try:
-        storage.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
+    if "://" in args.storage_path:
+        exists = _uri_exists(args.storage_path, name)
+        location = ExperimentLocation(name, args.storage_path, Path("results").resolve() / name)
+    else:
+        storage = Path(args.storage_path).expanduser().resolve()
+        try:
+            storage.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise UserInputError(
+                f"--storage-path {str(storage)!r} cannot be created: {error.strerror}"
+            ) from None
+        if not os.access(storage, os.W_OK):
+            raise UserInputError(f"--storage-path {str(storage)!r} is not writable")
+        exists = (storage / name).exists()
+        location = ExperimentLocation(name, str(storage), storage / name)
+    if args.resume and not exists:
+        raise UserInputError(f"--resume: no search named {name!r} under {location.storage!r}")
+    if not args.resume and exists:
         raise UserInputError(
-            f"--storage-path {str(storage)!r} cannot be created: {error.strerror}"
-        ) from None
-    if not os.access(storage, os.W_OK):
-        raise UserInputError(f"--storage-path {str(storage)!r} is not writable")
-    experiment = storage / name
-    if args.resume and not experiment.exists():
-        raise UserInputError(f"--resume: no search named {name!r} under {str(storage)!r}")
-    if not args.resume and experiment.exists():
-        raise UserInputError(
-            f"a search named {name!r} already exists in {str(storage)!r}; pass --resume to continue "
-            "it or choose another --name (nothing is overwritten)"
+            f"a search named {name!r} already exists in {location.storage!r}; pass --resume to "
+            "continue it or choose another --name (nothing is overwritten)"
         )
-    return name, storage
+    return location
+
+
+def _uri_exists(uri: str, name: str) -> bool:
+    """Whether ``uri/name`` exists, through pyarrow's filesystems (what Ray uses for storage)."""
+    import pyarrow.fs
+
+    try:
+        filesystem, path = pyarrow.fs.FileSystem.from_uri(uri)
+        info = filesystem.get_file_info(f"{path.rstrip('/')}/{name}")
+    except Exception as error:  # pyarrow raises ArrowInvalid/OSError variants per scheme
+        raise UserInputError(
+            f"--storage-path {uri!r} cannot be used: {str(error).splitlines()[0]}"
+        ) from None
+    return info.type != pyarrow.fs.FileType.NotFound
 
 
 def _wandb_online() -> bool:
@@ -268,11 +309,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.debug:
         return run_debug(space, args)
-    name, storage = _experiment_dir(args, space)
-    return run_search(space, args, name, storage)
+    return run_search(space, args, _experiment_location(args, space))
 
 
-def run_search(space: SearchSpace, args: argparse.Namespace, name: str, storage: Path) -> int:
+def run_search(space: SearchSpace, args: argparse.Namespace, where: ExperimentLocation) -> int:
     import logging
 
     import ray
@@ -286,6 +326,10 @@ def run_search(space: SearchSpace, args: argparse.Namespace, name: str, storage:
     # A diverged trial reports inf on purpose; TensorBoard's writer would warn on every epoch.
     logging.getLogger("tensorboardX.x2num").setLevel(logging.ERROR)
     os.environ.setdefault("RAY_CHDIR_TO_TRIAL_DIR", "0")
+    # Ctrl-C raises KeyboardInterrupt here instead of Tune's own handler ending the run early
+    # and reporting the interrupted trials as if they had finished (stop reasons would lie).
+    # Trials resume from their checkpoints with --resume, as after a kill -9.
+    os.environ.setdefault("TUNE_DISABLE_SIGINT_HANDLER", "1")
     # Checkpointing on every improvement makes Tune snapshot its state often; that is intended
     # (nothing computed is lost) and cheap for our small checkpoints, so skip the warning.
     os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
@@ -296,19 +340,20 @@ def run_search(space: SearchSpace, args: argparse.Namespace, name: str, storage:
     try:
         fit = check_resources(space.resources["cpu"], space.resources["gpu"], cluster)
         print_dashboard_hint(cluster.dashboard_url)
-        experiment = storage / name
+        name, experiment = where.name, where.outputs
+        experiment.mkdir(parents=True, exist_ok=True)
         print(
             f"search {name!r}: {space.run_cap} trial(s), {space.method} + {space.scheduler.type}, "
             f"{fit} at a time ({space.resources['cpu']:g} CPU, {space.resources['gpu']:g} GPU each); "
-            f"results in {experiment}"
+            f"results in {where.experiment}"
         )
         if args.resume:
             from tune_flow.resume import repair_missing_checkpoints
 
-            for line in repair_missing_checkpoints(experiment):
+            for line in repair_missing_checkpoints(experiment) if where.is_local else []:
                 print(f"resume: {line}")
             tuner = tune.Tuner.restore(
-                str(experiment),
+                where.experiment,
                 tune.with_resources(
                     tune.with_parameters(train_flow, base=space.base),
                     {"cpu": space.resources["cpu"], "gpu": space.resources["gpu"]},
@@ -318,14 +363,14 @@ def run_search(space: SearchSpace, args: argparse.Namespace, name: str, storage:
             )
         else:
             tuner = build_tuner(
-                space, name=name, storage_path=storage, seed=args.seed,
+                space, name=name, storage_path=where.storage, outputs_dir=experiment, seed=args.seed,
                 max_concurrent=args.max_concurrent or fit, max_failures=args.max_failures,
                 time_budget_s=args.time_budget, optuna_storage=_optuna_storage(args.optuna_storage),
                 callbacks=_wandb_callbacks(args, space),
             )  # fmt: skip
         resume_hint = (
             f"continue with: python -m tune_flow.search --space {args.space} --name {name} "
-            f"--storage-path {storage} --resume"
+            f"--storage-path {where.storage} --resume"
         )
         try:
             results = tuner.fit()

@@ -83,7 +83,7 @@ def build_tuner(
     space: SearchSpace,
     *,
     name: str,
-    storage_path: Path,
+    storage_path: str | Path,
     seed: int | None,
     max_concurrent: int | None,
     max_failures: int,
@@ -91,7 +91,10 @@ def build_tuner(
     callbacks: list[Any] | None = None,
     optuna_storage: Any = None,
     reuse_actors: bool = True,
+    outputs_dir: Path | None = None,
 ) -> Any:
+    """The Tuner of a search. ``outputs_dir``: local directory for the ASHA rungs (default: the
+    experiment directory under a local ``storage_path``)."""
     from ray import tune
 
     trainable = tune.with_resources(
@@ -111,7 +114,7 @@ def build_tuner(
             metric=space.metric,
             mode=space.mode,
             search_alg=build_searcher(space, seed, optuna_storage, study_name=name),
-            scheduler=build_scheduler(space, Path(storage_path) / name),
+            scheduler=build_scheduler(space, outputs_dir or Path(storage_path) / name),
             num_samples=num_samples,
             max_concurrent_trials=max_concurrent,
             reuse_actors=reuse_actors,  # no actor start-up (torch import) per trial

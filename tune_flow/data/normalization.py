@@ -38,6 +38,10 @@ class NormalizationStats:
     def normalize(self, x: torch.Tensor) -> torch.Tensor:
         return (x - self.mean.to(x.device)) / self.std.to(x.device)
 
+    def normalize_(self, x: torch.Tensor) -> torch.Tensor:
+        """In place, for fresh split copies of large datasets (no second copy in memory)."""
+        return x.sub_(self.mean.to(x.device)).div_(self.std.to(x.device))
+
     def denormalize(self, x: torch.Tensor) -> torch.Tensor:
         """Back to the data's original units."""
         return x * self.std.to(x.device) + self.mean.to(x.device)
