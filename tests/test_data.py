@@ -130,3 +130,13 @@ def test_flow_dataset_and_dataloader_are_deterministic():
         torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
         for a, b in zip(first, second, strict=True)
     )
+
+
+def test_user_paths_resolve_against_the_launch_directory(tmp_path):
+    from tune_flow.data.files import absolute_paths
+
+    values = {"dataset": "data/x.npy", "source": "moons", "stats_path": "s.pt", "arch": "mlp"}
+    out = absolute_paths(values, tmp_path)
+    assert out["dataset"] == str(tmp_path / "data" / "x.npy") and out["stats_path"] == str(tmp_path / "s.pt")
+    assert out["source"] == "moons" and out["arch"] == "mlp"  # built-in names are not paths
+    assert absolute_paths({"dataset": "moons->8gaussians"}, tmp_path)["dataset"] == "moons->8gaussians"

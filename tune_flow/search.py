@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tune_flow.data.files import absolute_paths
 from tune_flow.errors import UserInputError, exits_cleanly_on_user_error
 from tune_flow.space import METHODS, SCHEDULERS, SearchSpace, load_space
 from tune_flow.yaml_io import parse_overrides
@@ -131,24 +132,9 @@ def apply_overrides(space: SearchSpace, args: argparse.Namespace) -> SearchSpace
     space.base.update(overrides)
     # Fail now, not inside every trial: the fixed values must make a valid config.
     base = TrainingConfig.from_dict({**space.first_point(), **space.base})
-    space.base = _absolute_paths(space.base, Path.cwd())
+    space.base = absolute_paths(space.base, Path.cwd())
     _check_dataset(base)
     return space
-
-
-def _absolute_paths(base: dict[str, Any], cwd: Path) -> dict[str, Any]:
-    """Paths resolve against the directory the command ran from, even inside trials (Ray may
-    run a trial with its trial directory as working directory)."""
-    from tune_flow.data.files import looks_like_path
-
-    out = dict(base)
-    for key in ("dataset", "source", "stats_path"):
-        value = out.get(key)
-        if not isinstance(value, str) or "->" in value:
-            continue
-        if key == "stats_path" or looks_like_path(value):
-            out[key] = str((cwd / value).resolve())
-    return out
 
 
 def _check_dataset(config: Any) -> None:

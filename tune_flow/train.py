@@ -24,6 +24,7 @@ from tune_flow.checkpoint import (
 )
 from tune_flow.config import TrainingConfig
 from tune_flow.data import STATS_FILENAME
+from tune_flow.data.files import absolute_paths
 from tune_flow.errors import UserInputError, exits_cleanly_on_user_error
 from tune_flow.trainer import FlowTrainer
 from tune_flow.yaml_io import load_yaml_mapping, parse_overrides
@@ -54,23 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
 def resolve_config(config_path: str | None, overrides: list[str] | None) -> TrainingConfig:
     values: dict[str, Any] = load_yaml_mapping(config_path, "config") if config_path else {}
     values.update(parse_overrides(overrides))
-    config = TrainingConfig.from_dict(values)
-    return _absolute_paths(config, Path.cwd())
-
-
-def _absolute_paths(config: TrainingConfig, base: Path) -> TrainingConfig:
-    """Resolve file paths in the config against ``base`` so they survive a change of directory."""
-    from tune_flow.data.files import looks_like_path
-
-    changes: dict[str, Any] = {}
-    if config.stats_path is not None:
-        changes["stats_path"] = str((base / config.stats_path).resolve())
-    for key in ("dataset", "source"):
-        value = getattr(config, key)
-        if value is None or "->" in value or not looks_like_path(value):
-            continue
-        changes[key] = str((base / value).resolve())
-    return config.replace(**changes) if changes else config
+    return TrainingConfig.from_dict(absolute_paths(values, Path.cwd()))
 
 
 def print_epoch(metrics: dict[str, Any], trainer: FlowTrainer) -> None:

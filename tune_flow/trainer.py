@@ -29,7 +29,6 @@ logger = logging.getLogger(__name__)
 
 EpochCallback = Callable[[dict[str, Any], "FlowTrainer"], None]
 
-STOP_REASONS = ("max_epochs", "patience", "diverged")
 # The validation draws (x_0, t, eps) come from this fixed seed, not the trial's, so every trial
 # and every epoch is judged on the same points: val-loss differences come from the models.
 VALIDATION_SEED = 1234

@@ -21,7 +21,7 @@ from tune_flow.data.normalization import (
     validate_stats_file,
 )
 from tune_flow.data.splits import SplitIndices, split_indices
-from tune_flow.data.toy import FIXED_SIZE, TOY_DATASETS, generate
+from tune_flow.data.toy import TOY_DATASETS, generate
 from tune_flow.errors import UserInputError, one_of, suggest
 
 if TYPE_CHECKING:
@@ -159,7 +159,6 @@ DATASETS = tuple(TOY_DATASETS)
 __all__ = [
     "AUGMENTATIONS",
     "DATASETS",
-    "FIXED_SIZE",
     "STATS_FILENAME",
     "FlowData",
     "FlowDataset",

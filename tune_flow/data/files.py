@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -18,6 +19,20 @@ SOURCE_KEYS = ("x0", "source")
 def looks_like_path(dataset: str) -> bool:
     """True when a ``dataset`` value names a file rather than a built-in dataset."""
     return "/" in dataset or dataset.endswith(FILE_SUFFIXES)
+
+
+def absolute_paths(values: dict[str, Any], cwd: Path) -> dict[str, Any]:
+    """Config values with file paths (``dataset``, ``source``, ``stats_path``) resolved against
+    ``cwd``, the directory the command ran from: they then survive a change of directory, such as
+    Ray running a trial inside its trial directory."""
+    out = dict(values)
+    for key in ("dataset", "source", "stats_path"):
+        value = out.get(key)
+        if not isinstance(value, str) or "->" in value:
+            continue
+        if key == "stats_path" or looks_like_path(value):
+            out[key] = str((cwd / value).resolve())
+    return out
 
 
 def load_array(path: str | Path, role: str = "target") -> np.ndarray:

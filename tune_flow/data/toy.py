@@ -92,9 +92,6 @@ TOY_DATASETS: dict[str, Callable[[int, np.random.Generator], np.ndarray]] = {
     "digits": _digits,
 }
 
-# Datasets whose size is fixed by the data itself rather than by ``n_samples``.
-FIXED_SIZE = {"digits"}
-
 
 def generate(name: str, n_samples: int, seed: int) -> np.ndarray:
     """``n_samples`` points of the built-in dataset ``name`` as (N, D) float32."""
