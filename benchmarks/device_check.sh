@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# GPU checks for a lent device machine (see README "GPU checks"). The machine has torch but no
-# Ray/Optuna and no network: their wheels travel in .whl/ (Ray pruned to a tarball: rllib, serve,
-# data, llm and the Java jars removed to fit the 64 MiB transfer limit).
+# GPU checks for a lent device machine (README "Benchmarks and GPU checks"). The machine has torch
+# but no Ray/Optuna and no network: their wheels travel in .whl/ (Ray as a tarball without rllib,
+# serve, llm and the Java jars, to fit the 64 MiB transfer limit), made by
+# benchmarks/fetch_device_wheels.sh.
 set -u
 export PYTHONUNBUFFERED=1
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 1
