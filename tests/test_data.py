@@ -137,6 +137,10 @@ def test_user_paths_resolve_against_the_launch_directory(tmp_path):
 
     values = {"dataset": "data/x.npy", "source": "moons", "stats_path": "s.pt", "arch": "mlp"}
     out = absolute_paths(values, tmp_path)
-    assert out["dataset"] == str(tmp_path / "data" / "x.npy") and out["stats_path"] == str(tmp_path / "s.pt")
+    assert out["dataset"] == str(tmp_path / "data" / "x.npy") and out["stats_path"] == str(
+        tmp_path / "s.pt"
+    )
     assert out["source"] == "moons" and out["arch"] == "mlp"  # built-in names are not paths
-    assert absolute_paths({"dataset": "moons->8gaussians"}, tmp_path)["dataset"] == "moons->8gaussians"
+    assert (
+        absolute_paths({"dataset": "moons->8gaussians"}, tmp_path)["dataset"] == "moons->8gaussians"
+    )

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from search_cli import ROOT
 from wandb_records import run_history
 
-ROOT = Path(__file__).resolve().parents[1]
 SECRET = "wandb-key-marker-91c2"
 
 

@@ -10,18 +10,16 @@ import argparse
 import math
 import os
 import sys
-import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from tune_flow.data.files import absolute_paths
 from tune_flow.errors import UserInputError, exits_cleanly_on_user_error
+from tune_flow.experiment import ExperimentLocation, experiment_location
 from tune_flow.space import METHODS, SCHEDULERS, SearchSpace, load_space
 from tune_flow.yaml_io import parse_overrides
 
 SEARCHERS = {"optuna": "bayes", "random": "random", "grid": "grid"}
-DEBUG_EPOCHS = 5
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -145,70 +143,6 @@ def _check_dataset(config: Any) -> None:
     config.validate_stats_path(data.dim)
 
 
-@dataclass
-class ExperimentLocation:
-    """Where a search lives: Tune's ``storage`` (a local path or a pyarrow URI such as
-    ``s3://bucket/results``), and the local ``outputs`` directory for tune_flow's own files
-    (trials.csv, best_config.yaml, report, ASHA rungs): the experiment directory itself when the
-    storage is local, else ``./results/<name>`` on the driver."""
-
-    name: str
-    storage: str
-    outputs: Path
-
-    @property
-    def is_local(self) -> bool:
-        return "://" not in self.storage
-
-    @property
-    def experiment(self) -> str:
-        return f"{self.storage.rstrip('/')}/{self.name}"
-
-
-def _experiment_location(args: argparse.Namespace, space: SearchSpace) -> ExperimentLocation:
-    """Validate --storage-path and --name; refuse to overwrite or to resume nothing."""
-    name = args.name or f"{space.name}-{time.strftime('%Y%m%d-%H%M%S')}"
-    if os.sep in name or name in ("", ".", ".."):
-        raise UserInputError(f"--name {name!r} must be a plain directory name")
-    if "://" in args.storage_path:
-        exists = _uri_exists(args.storage_path, name)
-        location = ExperimentLocation(name, args.storage_path, Path("results").resolve() / name)
-    else:
-        storage = Path(args.storage_path).expanduser().resolve()
-        try:
-            storage.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            raise UserInputError(
-                f"--storage-path {str(storage)!r} cannot be created: {error.strerror}"
-            ) from None
-        if not os.access(storage, os.W_OK):
-            raise UserInputError(f"--storage-path {str(storage)!r} is not writable")
-        exists = (storage / name).exists()
-        location = ExperimentLocation(name, str(storage), storage / name)
-    if args.resume and not exists:
-        raise UserInputError(f"--resume: no search named {name!r} under {location.storage!r}")
-    if not args.resume and exists:
-        raise UserInputError(
-            f"a search named {name!r} already exists in {location.storage!r}; pass --resume to "
-            "continue it or choose another --name (nothing is overwritten)"
-        )
-    return location
-
-
-def _uri_exists(uri: str, name: str) -> bool:
-    """Whether ``uri/name`` exists, through pyarrow's filesystems (what Ray uses for storage)."""
-    import pyarrow.fs
-
-    try:
-        filesystem, path = pyarrow.fs.FileSystem.from_uri(uri)
-        info = filesystem.get_file_info(f"{path.rstrip('/')}/{name}")
-    except Exception as error:  # pyarrow raises ArrowInvalid/OSError variants per scheme
-        raise UserInputError(
-            f"--storage-path {uri!r} cannot be used: {str(error).splitlines()[0]}"
-        ) from None
-    return info.type != pyarrow.fs.FileType.NotFound
-
-
 def _wandb_online() -> bool:
     from tune_flow.wandb_logging import has_wandb_credentials
 
@@ -254,37 +188,6 @@ def _wandb_callbacks(args: argparse.Namespace, space: SearchSpace) -> list:
     return [wandb_callback(args.wandb_project, args.wandb_entity, group, space.base)]
 
 
-def run_debug(space: SearchSpace, args: argparse.Namespace) -> int:
-    """One trial (the space's first point over base + --set) in this process, without Ray, through
-    the trainable's own code: breakpoint() and full tracebacks work."""
-    from tune_flow.trainable import run_trial, trial_config
-
-    params = space.first_point()
-    base = dict(space.base)
-    if args.max_epochs is None and "max_epochs" not in parse_overrides(args.set):
-        base["max_epochs"] = min(int(base.get("max_epochs", DEBUG_EPOCHS)), DEBUG_EPOCHS)
-    config = trial_config(params, base)
-    print(
-        "debug trial (in-process, no Ray): "
-        + ", ".join(f"{k}={v!r}" for k, v in config.to_dict().items())
-    )
-
-    def report(metrics: dict[str, Any], checkpoint: Path | None) -> None:
-        print(
-            f"epoch {metrics['epoch']:3d}  train {metrics['train_loss']:.4f}  val {metrics['val_loss']:.4f}  "
-            f"raw {metrics['raw_val_loss']:.4f}  best {metrics['best_val_loss']:.4f}  lr {metrics['lr']:.2e}"
-            + ("  [checkpoint]" if checkpoint else "")
-            + (f"  -> {metrics['stop_reason']}" if metrics["stop_reason"] else ""),
-            flush=True,
-        )
-
-    summary = run_trial(params, base, report)
-    print(
-        f"debug trial done: {summary['stop_reason']} after {summary['epochs_run']} epochs, best val_loss {summary['best_val_loss']:.5g}"
-    )
-    return 0
-
-
 @exits_cleanly_on_user_error
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
@@ -294,8 +197,10 @@ def main(argv: list[str] | None = None) -> int:
         print("dry run: the space is valid; nothing was started")
         return 0
     if args.debug:
+        from tune_flow.debug_trial import run_debug
+
         return run_debug(space, args)
-    return run_search(space, args, _experiment_location(args, space))
+    return run_search(space, args, experiment_location(args, space.name))
 
 
 def run_search(space: SearchSpace, args: argparse.Namespace, where: ExperimentLocation) -> int:
