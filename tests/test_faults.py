@@ -220,3 +220,40 @@ def test_unreachable_address_fails_quickly(write_space, tmp_path, capsys):
     )
     assert code == 2 and time.monotonic() - started < 15
     assert "no Ray cluster answers" in capsys.readouterr().err
+
+
+def test_ctrl_c_exits_130_with_the_resume_command_and_stops_ray(write_space, tmp_path):
+    space = write_space(
+        "ctrlc",
+        method="random",
+        run_cap=4,
+        base={"n_samples": 20000, "max_epochs": 30},
+        parameters={"width": {"values": [8, 16]}},
+    )
+    storage = tmp_path / "results"
+    proc = subprocess.Popen(
+        _search_cmd(space, storage, "c"),
+        start_new_session=True,
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline and not list(storage.glob("c/*/checkpoint_*")):
+            time.sleep(0.5)
+        os.kill(proc.pid, signal.SIGINT)  # what Ctrl-C sends to the foreground process
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130
+    assert "--name c" in err and "--resume" in err and "Traceback" not in err
+    assert not (
+        storage / "c" / "trials.csv"
+    ).exists()  # interrupted trials are not reported as done
+    alive = subprocess.run(
+        ["pgrep", "-s", str(proc.pid)], capture_output=True, text=True
+    ).stdout.split()
+    assert not alive, f"processes of the search's session still running: {alive}"
