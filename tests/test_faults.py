@@ -65,7 +65,7 @@ def test_sigkill_then_resume_finishes_every_trial_from_checkpoints(write_space, 
     )
     deadline = time.monotonic() + 180
     try:
-        while time.monotonic() < deadline and len(list(storage.glob("r/*/checkpoint_*"))) < 3:
+        while time.monotonic() < deadline and len(list(storage.glob("r/*/checkpoint_*"))) < 4:
             time.sleep(0.5)
         assert list(storage.glob("r/*/checkpoint_*")), "no checkpoint before the kill"
     finally:
