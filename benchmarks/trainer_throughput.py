@@ -16,6 +16,7 @@ import argparse
 import math
 import platform
 import time
+from collections.abc import Callable
 
 import torch
 from torch.utils.data import DataLoader, TensorDataset
@@ -31,6 +32,17 @@ MODELS = {
 def _sync(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize()
+
+
+def _timed(epoch: Callable[[], None], epochs: int, device: torch.device) -> float:
+    """Seconds for ``epochs`` calls of ``epoch`` after one warm-up call (allocator, kernels)."""
+    epoch()
+    _sync(device)
+    start = time.perf_counter()
+    for _ in range(epochs):
+        epoch()
+    _sync(device)
+    return time.perf_counter() - start
 
 
 def _config(model: dict, device: str, epochs: int, n: int, batch: int) -> TrainingConfig:
@@ -73,13 +85,7 @@ def time_floor(config: TrainingConfig, epochs: int) -> float:
             loss.backward()
             opt.step()
 
-    epoch()
-    _sync(device)
-    start = time.perf_counter()
-    for _ in range(epochs):
-        epoch()
-    _sync(device)
-    return time.perf_counter() - start
+    return _timed(epoch, epochs, device)
 
 
 def time_conventional(config: TrainingConfig, epochs: int) -> float:
@@ -129,13 +135,7 @@ def time_conventional(config: TrainingConfig, epochs: int) -> float:
                     .item()
                 )
 
-    epoch()
-    _sync(device)
-    start = time.perf_counter()
-    for _ in range(epochs):
-        epoch()
-    _sync(device)
-    return time.perf_counter() - start
+    return _timed(epoch, epochs, device)
 
 
 def main() -> None:

@@ -69,12 +69,23 @@ def _files(tmp_path, x):
     pd.DataFrame(x, columns=["a", "b"]).to_csv(tmp_path / "d.csv", index=False)
     np.savetxt(tmp_path / "noheader.csv", x, delimiter=",")
     pd.DataFrame(x, columns=["a", "b"]).to_parquet(tmp_path / "d.parquet")
+    pd.DataFrame(x).rename(columns=str).to_parquet(
+        tmp_path / "numbered.parquet"
+    )  # columns "0", "1"
 
 
 def test_every_file_format_loads(tmp_path):
     x = np.random.default_rng(0).normal(size=(50, 2)).astype(np.float32)
     _files(tmp_path, x)
-    for name in ("d.npy", "d.npz", "d.pt", "d.csv", "noheader.csv", "d.parquet"):
+    for name in (
+        "d.npy",
+        "d.npz",
+        "d.pt",
+        "d.csv",
+        "noheader.csv",
+        "d.parquet",
+        "numbered.parquet",
+    ):
         np.testing.assert_allclose(load_array(tmp_path / name), x, rtol=1e-6, err_msg=name)
     np.testing.assert_allclose(load_array(tmp_path / "d.npz", role="source"), x + 1)
     data = build_data(

@@ -8,26 +8,14 @@ from pathlib import Path
 
 import pytest
 import yaml
-from search_cli import ROOT
+from search_cli import ROOT, search_command
 from wandb_records import run_history
 
 SECRET = "wandb-key-marker-91c2"
 
 
 def _search(space, storage, name, *extra, env=None, timeout=300):
-    cmd = [
-        sys.executable,
-        "-m",
-        "tune_flow.search",
-        "--space",
-        space,
-        "--storage-path",
-        str(storage),
-        "--name",
-        name,
-        "--no-dashboard",
-        *extra,
-    ]
+    cmd = search_command(space, storage, name, *extra)
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, cwd=ROOT)
 
 
@@ -88,18 +76,7 @@ def test_search_joins_a_two_node_cluster_and_uses_both_nodes(write_space, tmp_pa
         base={"max_epochs": 4, "n_samples": 4000},
         parameters={"width": {"values": [8, 16, 32]}},
     )
-    cmd = [
-        sys.executable,
-        "-m",
-        "tune_flow.search",
-        "--space",
-        space,
-        "--storage-path",
-        str(tmp_path),
-        "--name",
-        "multi",
-        "--no-dashboard",
-    ]
+    cmd = search_command(space, tmp_path, "multi")
     proc = subprocess.run(
         [sys.executable, "-c", MULTI_NODE, json.dumps(cmd)],
         capture_output=True,

@@ -4,11 +4,11 @@ import csv
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
+from search_cli import search_command
 
 from tune_flow import search
 
@@ -23,21 +23,7 @@ def _rows(path: Path) -> list[dict]:
 
 
 def _search_cmd(space, storage, name, *extra):
-    return [
-        sys.executable,
-        "-m",
-        "tune_flow.search",
-        "--space",
-        space,
-        "--storage-path",
-        str(storage),
-        "--name",
-        name,
-        "--no-dashboard",
-        "--num-cpus",
-        "2",
-        *extra,
-    ]
+    return search_command(space, storage, name, "--num-cpus", "2", *extra)
 
 
 def _env(**extra):

@@ -31,7 +31,7 @@ def free_port(host: str, start: int, attempts: int = 50) -> int:
     for port in range(start, start + attempts):
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
             try:
-                sock.bind((host if host not in ("localhost",) else "127.0.0.1", port))
+                sock.bind(("127.0.0.1" if host == "localhost" else host, port))
             except OSError:
                 continue
             return port

@@ -11,7 +11,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tune_flow.data import AUGMENTATIONS, check_dataset_name, parse_dataset, validate_stats_file
+from tune_flow.data import (
+    AUGMENTATIONS,
+    PAIR_SEPARATOR,
+    check_dataset_name,
+    parse_dataset,
+    validate_stats_file,
+)
 from tune_flow.errors import UserInputError, one_of, suggest
 from tune_flow.flows import FLOWS
 from tune_flow.models import ACTIVATIONS, ARCHITECTURES
@@ -79,7 +85,7 @@ class TrainingConfig:
     @property
     def run_name(self) -> str:
         """``arch-flow-dataset-aug-group``, with anything but [A-Za-z0-9._-] replaced by '_'."""
-        dataset = self.dataset.replace(PAIR_ARROW, "_to_")
+        dataset = self.dataset.replace(PAIR_SEPARATOR, "_to_")
         if "/" in dataset:
             dataset = Path(dataset).stem
         raw = "-".join([self.arch, self.flow, dataset, self.aug, self.group])
@@ -186,9 +192,6 @@ class TrainingConfig:
         """Check ``stats_path`` (when set) holds usable normalisation stats of ``dim`` features."""
         if self.stats_path is not None:
             validate_stats_file(self.stats_path, dim)
-
-
-PAIR_ARROW = "->"
 
 
 def _check(name: str, value: Any, ok: bool, rule: str) -> None:

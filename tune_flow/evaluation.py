@@ -16,7 +16,7 @@ def generate(
     """``n`` samples (n, D) in original units from a trainer's EMA weights."""
     gen = torch.Generator(trainer.device).manual_seed(seed)
     pool = None if trainer.data.x_0_test is None else trainer.data.x_0_test.to(trainer.device)
-    x_0 = trainer._draw_source(n, gen, pool)
+    x_0 = trainer.draw_source(n, gen, pool)
     with trainer.ema.average_parameters(trainer.model):
         return sample(trainer.model, x_0, steps, method, trainer.data.stats)
 

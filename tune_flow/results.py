@@ -62,11 +62,9 @@ def trial_rows(
         rows.append(row)
     key = best_metric_column(metric)
     sign = 1 if mode == "min" else -1
+    # best first; NaN/inf (errored, diverged) last
     rows.sort(
-        key=lambda r: (
-            math.isnan(r[key]) or math.isinf(r[key]),
-            sign * r[key] if math.isfinite(r[key]) else 0,
-        )
+        key=lambda r: (not math.isfinite(r[key]), sign * r[key] if math.isfinite(r[key]) else 0)
     )
     return rows
 

@@ -96,9 +96,10 @@ class FlowTrainer:
         self.stop_reason: str | None = None
         self.train_seconds = 0.0
 
-    def _draw_source(
+    def draw_source(
         self, n: int, generator: torch.Generator, pool: torch.Tensor | None
     ) -> torch.Tensor:
+        """``n`` source points x_0 (n, D): standard normal, or rows drawn from ``pool``."""
         if pool is None:
             return torch.randn(n, self.data.dim, generator=generator, device=self.device)
         index = torch.randint(0, len(pool), (n,), generator=generator, device=self.device)
@@ -109,7 +110,7 @@ class FlowTrainer:
         gen = torch.Generator(self.device).manual_seed(VALIDATION_SEED)
         x_1 = self.data.x_1_val.to(self.device)
         pool = None if self.data.x_0_val is None else self.data.x_0_val.to(self.device)
-        x_0 = self._draw_source(len(x_1), gen, pool)
+        x_0 = self.draw_source(len(x_1), gen, pool)
         t = torch.rand(len(x_1), generator=gen, device=self.device)
         eps = torch.randn(x_1.shape, generator=gen, device=self.device)
         # Pair in training-sized chunks so OT-CFM's coupling matches what training sees.
@@ -137,7 +138,7 @@ class FlowTrainer:
             x_1 = self.augment(
                 self.x_1_train[perm[step * batch : (step + 1) * batch]], self.config.aug_std, gen
             )
-            x_0 = self._draw_source(batch, gen, self.x_0_train)
+            x_0 = self.draw_source(batch, gen, self.x_0_train)
             t = torch.rand(batch, generator=gen, device=self.device)
             eps = (
                 torch.randn(x_1.shape, generator=gen, device=self.device)

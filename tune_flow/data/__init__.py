@@ -14,7 +14,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from tune_flow.data.augment import AUGMENTATIONS, TWO_D_ONLY
-from tune_flow.data.files import load_array, looks_like_path
+from tune_flow.data.files import PAIR_SEPARATOR, load_array, looks_like_path
 from tune_flow.data.normalization import (
     STATS_FILENAME,
     NormalizationStats,
@@ -26,8 +26,6 @@ from tune_flow.errors import UserInputError, one_of, suggest
 
 if TYPE_CHECKING:
     from tune_flow.config import TrainingConfig
-
-PAIR_SEPARATOR = "->"
 
 
 @dataclass
@@ -159,6 +157,7 @@ DATASETS = tuple(TOY_DATASETS)
 __all__ = [
     "AUGMENTATIONS",
     "DATASETS",
+    "PAIR_SEPARATOR",
     "STATS_FILENAME",
     "FlowData",
     "FlowDataset",

@@ -10,6 +10,7 @@ import torch
 
 from tune_flow.errors import UserInputError
 
+PAIR_SEPARATOR = "->"  # "source->target" datasets
 FILE_SUFFIXES = (".npy", ".npz", ".pt", ".pth", ".csv", ".parquet")
 # Keys tried, in order, in .npz archives and .pt dicts for the target and the source samples.
 TARGET_KEYS = ("x1", "target", "data", "x")
@@ -28,7 +29,7 @@ def absolute_paths(values: dict[str, Any], cwd: Path) -> dict[str, Any]:
     out = dict(values)
     for key in ("dataset", "source", "stats_path"):
         value = out.get(key)
-        if not isinstance(value, str) or "->" in value:
+        if not isinstance(value, str) or PAIR_SEPARATOR in value:
             continue
         if key == "stats_path" or looks_like_path(value):
             out[key] = str((cwd / value).resolve())
@@ -60,7 +61,7 @@ def load_array(path: str | Path, role: str = "target") -> np.ndarray:
             import pandas as pd
 
             frame = pd.read_csv(path) if suffix == ".csv" else pd.read_parquet(path)
-            if _header_is_data(frame):
+            if suffix == ".csv" and _header_is_data(frame):
                 frame = pd.read_csv(path, header=None)
             bad = [str(c) for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
             if bad:
