@@ -20,8 +20,8 @@ TRIAL = dict(arch="resmlp", flow="icfm", dataset="moons", aug="none", group="pac
 
 def packing(per_gpu: int, epochs: int, cpus: int) -> float:
     """Sum over concurrent trials of their median samples/s, with ``per_gpu`` trials sharing one GPU."""
+    from tune_flow.search.tuner import build_tuner
     from tune_flow.space import parse_space
-    from tune_flow.tuner import build_tuner
 
     space, problems = parse_space({
         "name": f"pack{per_gpu}", "method": "random", "run_cap": per_gpu, "metric": {"name": "val_loss"},

@@ -14,8 +14,8 @@ import time
 
 import torch
 
-from tune_flow.flows import ICFM, OTCFM
 from tune_flow.models import MLP
+from tune_flow.training.flows import ICFM, OTCFM
 
 
 def _time(fn, repeats: int) -> float:  # type: ignore[no-untyped-def]

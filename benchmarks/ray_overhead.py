@@ -29,7 +29,7 @@ launch = time.monotonic()
 import ray
 from ray.tune import Callback
 from tune_flow.space import parse_space
-from tune_flow.tuner import build_tuner
+from tune_flow.search.tuner import build_tuner
 cfg = json.loads(sys.argv[1])
 first = []
 class First(Callback):

@@ -13,9 +13,9 @@ import statistics
 import tempfile
 from collections import Counter
 
-from tune_flow.results import trial_rows
+from tune_flow.search.results import trial_rows
+from tune_flow.search.tuner import build_tuner
 from tune_flow.space import load_space
-from tune_flow.tuner import build_tuner
 
 
 def run(

@@ -3,7 +3,7 @@ from types import SimpleNamespace
 
 from ray.tune.schedulers import TrialScheduler
 
-from tune_flow.asha_state import PersistentASHAScheduler
+from tune_flow.search.asha_state import PersistentASHAScheduler
 
 
 def _scheduler(tmp_path):

@@ -39,7 +39,7 @@ def _cases(tmp_path):
     lr = GOOD["parameters"]["lr"]
     spaces = {
         "topkey": (_with(methd="bayes"), "unknown top-level key `methd`"),
-        "unknown_param": (_with(parameters={"lrr": lr}), "Did you mean `lr`"),
+        "unknown_param": (_with(parameters={"lrr": lr}), "`lrr` (did you mean `lr`?)"),
         "unknown_dist": (
             _with(parameters={"lr": {"distribution": "log_uniformm", "min": 1, "max": 2}}),
             "unknown distribution 'log_uniformm'",
@@ -114,7 +114,7 @@ def _cases(tmp_path):
 SCRIPT = r"""
 import contextlib, io, json, sys
 import ray
-from tune_flow import search
+from tune_flow.search import cli as search
 out = []
 for name, argv, storage in json.loads(sys.argv[1]):
     err = io.StringIO()

@@ -4,9 +4,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from tune_flow.checkpoint import load_checkpoint
-from tune_flow.cluster import dashboard_warning, free_port
 from tune_flow.errors import UserInputError
+from tune_flow.search.cluster import dashboard_warning, free_port
+from tune_flow.training.checkpoint import load_checkpoint
 
 
 def test_dashboard_beyond_loopback_warns_about_remote_code_execution():

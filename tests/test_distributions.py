@@ -6,7 +6,7 @@ import numpy as np
 import optuna
 import pytest
 
-from tune_flow.distributions import QUANTILE_PREFIX, Distribution
+from tune_flow.space.distributions import QUANTILE_PREFIX, Distribution
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 

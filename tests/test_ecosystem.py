@@ -137,7 +137,13 @@ def test_wheel_has_the_package_and_the_console_script(tmp_path):
     assert build.returncode == 0, build.stderr[-2000:]
     wheel = next(tmp_path.glob("tune_flow-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
-    for module in ("tune_flow/search.py", "tune_flow/trainer.py", "tune_flow/py.typed"):
+    for module in (
+        "tune_flow/search/__main__.py",
+        "tune_flow/space/__main__.py",
+        "tune_flow/training/trainer.py",
+        "tune_flow/evaluation/metrics.py",
+        "tune_flow/py.typed",
+    ):
         assert module in names
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "tune-flow = tune_flow.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from search_cli import search_command
 
-from tune_flow import search
+from tune_flow.search import cli as search
 
 pytestmark = pytest.mark.ray
 
@@ -208,7 +208,14 @@ def test_unreachable_address_fails_quickly(write_space, tmp_path, capsys):
     assert "no Ray cluster answers" in capsys.readouterr().err
 
 
-def test_ctrl_c_exits_130_with_the_resume_command_and_stops_ray(write_space, tmp_path):
+@pytest.mark.parametrize(
+    ("signum", "exit_code"),
+    [(signal.SIGINT, 130), (signal.SIGTERM, 143)],  # Ctrl-C; docker stop / Kubernetes / schedulers
+    ids=["ctrl_c", "sigterm"],
+)
+def test_stop_signal_exits_with_the_resume_command_and_stops_ray(
+    write_space, tmp_path, signum, exit_code
+):
     space = write_space(
         "ctrlc",
         method="random",
@@ -229,13 +236,18 @@ def test_ctrl_c_exits_130_with_the_resume_command_and_stops_ray(write_space, tmp
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline and not list(storage.glob("c/*/checkpoint_*")):
             time.sleep(0.5)
-        os.kill(proc.pid, signal.SIGINT)  # what Ctrl-C sends to the foreground process
+        had_checkpoints = {path.parent for path in storage.glob("c/*/checkpoint_*")}
+        # A new session: a background process of a non-interactive shell would ignore SIGINT.
+        os.kill(proc.pid, signum)
         _, err = proc.communicate(timeout=120)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
-    assert proc.returncode == 130
+    assert proc.returncode == exit_code, err[-2000:]
     assert "--name c" in err and "--resume" in err and "Traceback" not in err
+    assert "SIGTERM received" not in err  # Ray's C++ fatal-signal dump
+    # Checkpoints are kept (Tune may have replaced one by a newer one meanwhile).
+    assert had_checkpoints and all(list(trial.glob("checkpoint_*")) for trial in had_checkpoints)
     assert not (
         storage / "c" / "trials.csv"
     ).exists()  # interrupted trials are not reported as done

@@ -3,8 +3,8 @@ import torch
 
 from tune_flow import FlowTrainer, TrainingConfig
 from tune_flow.data import DATASETS
-from tune_flow.flows import FLOWS
 from tune_flow.models import ARCHITECTURES, build_model
+from tune_flow.training.flows import FLOWS
 
 
 @pytest.mark.parametrize("arch", sorted(ARCHITECTURES))

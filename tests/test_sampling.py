@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from tune_flow.metrics import energy_distance, wasserstein2
-from tune_flow.sampling import integrate
+from tune_flow.evaluation.metrics import energy_distance, wasserstein2
+from tune_flow.evaluation.sampling import integrate
 
 
 def test_constant_field_moves_points_by_the_field():

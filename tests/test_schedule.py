@@ -49,7 +49,7 @@ def test_cosine_follows_closed_form():
 
 
 def test_warmup_longer_than_run_is_clipped_and_logged(caplog):
-    with caplog.at_level(logging.WARNING, logger="tune_flow.schedule"):
+    with caplog.at_level(logging.WARNING, logger="tune_flow.training.schedule"):
         got = _lrs(1000, 100, 0.0, [0, 50, 100], peak=1.0)
     assert "clipped to 100" in caplog.text
     assert got == pytest.approx([0.0, 0.5, 0.0])

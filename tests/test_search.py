@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tune_flow import search, train
+from tune_flow import train
+from tune_flow.search import cli as search
 
 pytestmark = pytest.mark.ray
 
@@ -72,8 +73,8 @@ def test_search_end_to_end_asha_and_patience(ray_cluster, write_space, tmp_path,
 def test_fractional_gpu_request_reaches_each_trial(ray_cluster, write_space, tmp_path):
     from ray.tune import Callback
 
+    from tune_flow.search.tuner import build_tuner
     from tune_flow.space import load_space
-    from tune_flow.tuner import build_tuner
 
     class RecordResources(Callback):
         requests: list = []
@@ -154,3 +155,10 @@ def test_storage_uri_keeps_tune_state_there_and_outputs_locally(
     assert (tmp_path / "results" / "u" / "best_config.yaml").exists()
     # the same name again is refused, through pyarrow's view of the URI
     assert search.main(["--space", space, "--storage-path", uri, "--name", "u"]) == 2
+
+
+def test_help_is_written_for_users():
+    text = search.build_parser().format_help()
+    for group in ("search:", "resources:", "cluster:", "outputs:", "integrations:", "examples:"):
+        assert group in text
+    assert "Thin by design" not in text and "tune_flow.search.tuner" not in text

@@ -2,7 +2,8 @@ import pytest
 import yaml
 
 from tune_flow.errors import UserInputError
-from tune_flow.space import load_space, main, parse_space
+from tune_flow.space import load_space, parse_space
+from tune_flow.space._parse import main
 
 BASE = {"arch": "mlp", "flow": "icfm", "dataset": "moons", "aug": "none", "group": "g"}
 
@@ -167,3 +168,14 @@ def test_a_real_wandb_sweep_file_is_accepted_as_is(tmp_path):
     for key in ("program", "project", "entity", "command"):
         assert f"`{key}`" in ignored
     assert space.run_cap == 12
+
+
+def test_unknown_parameters_of_a_foreign_sweep_file_are_one_line():
+    foreign = {f"param_{i}": {"values": [1, 2]} for i in range(30)}
+    space, problems = _space(parameters={**foreign, "widht": {"values": [8]}})
+    assert space is None
+    unknown = [p for p in problems if "unknown parameter" in p]
+    assert len(unknown) == 1
+    assert "31 unknown parameter(s)" in unknown[0] and "`param_29`" in unknown[0]
+    assert "`widht` (did you mean `width`?)" in unknown[0]
+    assert unknown[0].count("Valid:") == 1

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from tune_flow import FlowTrainer
-from tune_flow.checkpoint import load_checkpoint, save_checkpoint
+from tune_flow.training.checkpoint import load_checkpoint, save_checkpoint
 
 
 def test_resume_matches_uninterrupted_run(small_config, tmp_path):

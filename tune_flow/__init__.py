@@ -1,17 +1,28 @@
 """tune_flow: hyperparameter search for flow-matching generative models on Ray Tune.
 
-The training core (this package's root) never imports Ray; ``tune_flow.trainable`` and
-``tune_flow.search`` are the only modules that do.
+The folders are the architecture; arrows point down only::
+
+    search/      everything that talks to Ray (CLI, Tuner, trainable, resume, results, report)
+    space/       the search-space grammar (W&B sweep words, distributions, conditions)
+    training/    TrainingConfig, FlowTrainer, flows, EMA, schedule, early stopping, checkpoints
+    data/ models/ evaluation/   datasets, velocity networks, ODE sampling and sample metrics
+
+Only ``tune_flow.search`` imports Ray (``tests/test_layout.py`` checks it). ``train``, ``sample``,
+``report`` and ``cli`` at this level are thin command-line entry points.
 """
 
-from tune_flow.config import TrainingConfig
 from tune_flow.data import FlowDataset, create_dataloader
-from tune_flow.early_stopping import EarlyStopping
-from tune_flow.ema import EMAModel
 from tune_flow.errors import UserInputError
-from tune_flow.flows import ICFM, OTCFM, PathSample
-from tune_flow.schedule import get_cosine_schedule_with_warmup
-from tune_flow.trainer import FlowTrainer
+from tune_flow.training import (
+    ICFM,
+    OTCFM,
+    EarlyStopping,
+    EMAModel,
+    FlowTrainer,
+    PathSample,
+    TrainingConfig,
+    get_cosine_schedule_with_warmup,
+)
 
 __all__ = [
     "ICFM",

@@ -6,10 +6,10 @@ import importlib
 import sys
 
 COMMANDS = {
-    "search": "tune_flow.search",
+    "search": "tune_flow.search.cli",
     "train": "tune_flow.train",
     "sample": "tune_flow.sample",
-    "space": "tune_flow.space",
+    "space": "tune_flow.space._parse",
     "report": "tune_flow.report",
 }
 

@@ -12,36 +12,16 @@ from pathlib import Path
 
 import numpy as np
 
-from tune_flow.checkpoint import BEST_MODEL_FILENAME, CHECKPOINT_FILENAME, load_checkpoint
-from tune_flow.ema import EMAModel
 from tune_flow.errors import UserInputError, exits_cleanly_on_user_error
-from tune_flow.sampling import METHODS
-from tune_flow.trainer import FlowTrainer
+from tune_flow.evaluation.sampling import METHODS
+from tune_flow.training.restore import load_trainer
 
 OUT_SUFFIXES = (".npy", ".csv")
 
 
-def load_trainer(run_dir: Path, device: str = "auto") -> FlowTrainer:
-    """A trainer restored from ``run_dir`` whose EMA holds the weights to sample with: the best
-    EMA weights when the directory has ``best_model.pt``, else the checkpoint's EMA."""
-    run_dir = Path(run_dir)
-    if not run_dir.is_dir():
-        raise UserInputError(f"--checkpoint {str(run_dir)!r} is not a directory")
-    if not (run_dir / CHECKPOINT_FILENAME).exists():
-        raise UserInputError(
-            f"--checkpoint {str(run_dir)!r} holds no {CHECKPOINT_FILENAME}; give a run or trial checkpoint directory"
-        )
-    trainer = FlowTrainer.from_checkpoint(load_checkpoint(run_dir), device=device)
-    best = run_dir / BEST_MODEL_FILENAME
-    if best.exists():
-        trainer.model.load_state_dict(load_checkpoint(best)["model"])
-        trainer.ema = EMAModel(trainer.model, trainer.config.ema_decay)  # shadow = best weights
-    return trainer
-
-
 @exits_cleanly_on_user_error
 def main(argv: list[str] | None = None) -> int:
-    from tune_flow.evaluation import generate
+    from tune_flow.evaluation.judge import generate
 
     p = argparse.ArgumentParser(prog="python -m tune_flow.sample", description=__doc__)
     p.add_argument(

@@ -16,17 +16,18 @@ from typing import Any
 
 import yaml
 
-from tune_flow.checkpoint import (
+from tune_flow.data import STATS_FILENAME
+from tune_flow.data.files import absolute_paths
+from tune_flow.errors import UserInputError, exits_cleanly_on_user_error
+from tune_flow.stop_signals import exit_code, sigterm_raises_interrupt
+from tune_flow.training.checkpoint import (
     BEST_MODEL_FILENAME,
     CHECKPOINT_FILENAME,
     load_checkpoint,
     save_checkpoint,
 )
-from tune_flow.config import TrainingConfig
-from tune_flow.data import STATS_FILENAME
-from tune_flow.data.files import absolute_paths
-from tune_flow.errors import UserInputError, exits_cleanly_on_user_error
-from tune_flow.trainer import FlowTrainer
+from tune_flow.training.config import TrainingConfig
+from tune_flow.training.trainer import FlowTrainer
 from tune_flow.yaml_io import load_yaml_mapping, parse_overrides
 
 CONFIG_FILENAME = "config.yaml"
@@ -142,17 +143,18 @@ def main(argv: list[str] | None = None) -> int:
 
     (out / CONFIG_FILENAME).write_text(yaml.safe_dump(trainer.config.to_dict(), sort_keys=False))
     trainer.data.stats.save(out / STATS_FILENAME)
+    sigterm_raises_interrupt()
     try:
         summary = trainer.train()
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as stop:
         print(
             f"\ninterrupted; the last checkpoint is from epoch {writer.last_checkpoint_epoch}: "
             f"continue with --resume --out {out}",
             file=sys.stderr,
         )
-        return 130
+        return exit_code(stop)
     if args.eval_samples:
-        from tune_flow.evaluation import evaluate_samples
+        from tune_flow.evaluation.judge import evaluate_samples
 
         summary.update(evaluate_samples(trainer, args.eval_samples))
     summary = {k: _json_safe(v) for k, v in summary.items()}

@@ -25,7 +25,7 @@ from tune_flow.data.toy import TOY_DATASETS, generate
 from tune_flow.errors import UserInputError, one_of, suggest
 
 if TYPE_CHECKING:
-    from tune_flow.config import TrainingConfig
+    from tune_flow.training.config import TrainingConfig
 
 
 @dataclass

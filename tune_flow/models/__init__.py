@@ -16,7 +16,7 @@ from tune_flow.models.resmlp import ResMLP
 from tune_flow.models.transformer import FeatureTransformer
 
 if TYPE_CHECKING:
-    from tune_flow.config import TrainingConfig
+    from tune_flow.training.config import TrainingConfig
 
 ARCHITECTURES: dict[str, Callable[[int, TrainingConfig], nn.Module]] = {
     "mlp": lambda dim, c: MLP(dim, c.width, c.depth, c.activation),

@@ -9,11 +9,7 @@ from typing import Any
 
 from ray.tune import Callback
 
-
-def _fmt(value: Any) -> str:
-    if isinstance(value, float):
-        return "inf" if math.isinf(value) else f"{value:.4g}"
-    return str(value)
+from tune_flow.search.numbers import format_value
 
 
 class LiveTable(Callback):
@@ -41,7 +37,7 @@ class LiveTable(Callback):
 
     def _params(self, trial: Any) -> str:
         config = trial.config.get("grid_point", trial.config)
-        return " ".join(f"{k}={_fmt(config[k])}" for k in self.param_names if k in config)
+        return " ".join(f"{k}={format_value(config[k])}" for k in self.param_names if k in config)
 
     def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         self._finished += 1
@@ -49,7 +45,7 @@ class LiveTable(Callback):
         reason = result.get("stop_reason") or f"stopped by {self.scheduler}"
         print(
             f"[{self._finished}/{self.num_trials or len(trials)}] {trial.trial_id} done: epoch {result.get('epoch', 0)}, "
-            f"best_val_loss {_fmt(result.get('best_val_loss', math.nan))}, {reason}  "
+            f"best_val_loss {format_value(result.get('best_val_loss', math.nan))}, {reason}  "
             f"{self._params(trial)}",
             file=sys.stdout,
             flush=True,
@@ -83,7 +79,7 @@ class LiveTable(Callback):
             r = t.last_result or {}
             print(
                 f"  {t.trial_id}  epoch {r.get('epoch', 0):>4}  {self.metric} "
-                f"{_fmt(r.get(self.metric, math.nan)):>8}  {self._params(t)}",
+                f"{format_value(r.get(self.metric, math.nan)):>8}  {self._params(t)}",
                 file=sys.stdout,
             )
         sys.stdout.flush()

@@ -6,9 +6,9 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from tune_flow.progress import LiveTable
+from tune_flow.search.progress import LiveTable
+from tune_flow.search.trainable import train_flow
 from tune_flow.space import SearchSpace
-from tune_flow.trainable import train_flow
 
 
 def build_searcher(
@@ -55,7 +55,7 @@ def build_scheduler(space: SearchSpace, experiment_dir: Path | None = None) -> A
     ``experiment_dir``, ASHA keeps its rungs there so that ``--resume`` continues them."""
     from ray.tune.schedulers import ASHAScheduler, FIFOScheduler, MedianStoppingRule
 
-    from tune_flow.asha_state import STATE_FILENAME, PersistentASHAScheduler
+    from tune_flow.search.asha_state import STATE_FILENAME, PersistentASHAScheduler
 
     spec = space.scheduler
     max_t = spec.max_t or space.base.get("max_epochs", 100)

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from tune_flow.search_space import SearchSpace
+from tune_flow.space.search_space import SearchSpace
 from tune_flow.yaml_io import parse_overrides
 
 DEBUG_EPOCHS = 5
@@ -15,7 +15,7 @@ DEBUG_EPOCHS = 5
 def run_debug(space: SearchSpace, args: argparse.Namespace) -> int:
     """One trial (the space's first point over base + --set) in this process, without Ray, through
     the trainable's own code: breakpoint() and full tracebacks work."""
-    from tune_flow.trainable import run_trial, trial_config
+    from tune_flow.search.trainable import run_trial, trial_config
 
     params = space.first_point()
     base = dict(space.base)

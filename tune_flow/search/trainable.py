@@ -15,9 +15,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tune_flow.checkpoint import CHECKPOINT_FILENAME, load_checkpoint, save_checkpoint
-from tune_flow.config import TrainingConfig
-from tune_flow.trainer import FlowTrainer
+from tune_flow.training.checkpoint import CHECKPOINT_FILENAME, load_checkpoint, save_checkpoint
+from tune_flow.training.config import TrainingConfig
+from tune_flow.training.trainer import FlowTrainer
 
 # Metrics reported to Tune each epoch (plus `stop_reason`, a string, "" while running).
 REPORTED = (

@@ -6,8 +6,8 @@ from typing import Any
 
 import torch
 
-from tune_flow.metrics import energy_distance, wasserstein2
-from tune_flow.sampling import sample
+from tune_flow.evaluation.metrics import energy_distance, wasserstein2
+from tune_flow.evaluation.sampling import sample
 
 
 def generate(

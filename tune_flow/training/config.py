@@ -19,8 +19,8 @@ from tune_flow.data import (
     validate_stats_file,
 )
 from tune_flow.errors import UserInputError, one_of, suggest
-from tune_flow.flows import FLOWS
 from tune_flow.models import ACTIVATIONS, ARCHITECTURES
+from tune_flow.training.flows import FLOWS
 
 DEVICE_PATTERN = re.compile(r"^(auto|cpu|cuda(:\d+)?|mps)$")
 

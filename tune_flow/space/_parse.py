@@ -24,9 +24,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tune_flow.config import TrainingConfig
 from tune_flow.errors import UserInputError, exits_cleanly_on_user_error, one_of, suggest
-from tune_flow.parameters import (
+from tune_flow.space.parameters import (
     PLACEHOLDER_AXES,
     Problems,
     as_number,
@@ -35,7 +34,8 @@ from tune_flow.parameters import (
     flatten_parameters,
     parse_parameter,
 )
-from tune_flow.search_space import Parameter, SchedulerSpec, SearchSpace
+from tune_flow.space.search_space import Parameter, SchedulerSpec, SearchSpace
+from tune_flow.training.config import TrainingConfig
 from tune_flow.yaml_io import load_yaml_mapping
 
 METHODS = ("bayes", "random", "grid")
@@ -97,7 +97,10 @@ def parse_space(
         problems.add("`parameters` must be a mapping of parameter names to distributions")
         raw_params = {}
     flat = flatten_parameters(raw_params, problems)
+    unknown = _unknown_parameters(flat, problems)
     for pname, spec in flat.items():
+        if pname in unknown:
+            continue
         parameter = parse_parameter(pname, spec, problems)
         if parameter is not None:
             parameters.append(parameter)
@@ -147,6 +150,24 @@ def load_space(path: str | Path) -> SearchSpace:
         raise UserInputError(f"{path}: {problems[0]}{more}")
     assert space is not None
     return space
+
+
+def _unknown_parameters(flat: dict[str, Any], problems: Problems) -> set[str]:
+    """One problem line for every parameter that is not a TrainingConfig field (a sweep file
+    written for another program has dozens), with close matches and the valid names once."""
+    names = TrainingConfig.field_names()
+    unknown = [name for name in flat if name not in names]
+    if unknown:
+        listed = ", ".join(
+            f"`{name}`"
+            + suggest(name, names).replace(" Did you mean", " (did you mean").replace("?", "?)")
+            for name in unknown
+        )
+        problems.add(
+            f"{len(unknown)} unknown parameter(s), not TrainingConfig fields: {listed}. "
+            f"Valid: {', '.join(names)}"
+        )
+    return set(unknown)
 
 
 def _parse_metric(metric: Any, problems: Problems) -> tuple[str, str]:
@@ -315,5 +336,3 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
-
-__all__ = ["Parameter", "SchedulerSpec", "SearchSpace", "load_space", "parse_space"]

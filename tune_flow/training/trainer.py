@@ -15,15 +15,15 @@ from typing import Any
 import torch
 from torch import nn
 
-from tune_flow.config import TrainingConfig
 from tune_flow.data import AUGMENTATIONS, FlowData, build_data
-from tune_flow.device import available_cpus, describe_device, resolve_device
-from tune_flow.early_stopping import EarlyStopping
-from tune_flow.ema import EMAModel
-from tune_flow.flows import PathSample, build_flow
 from tune_flow.models import build_model
-from tune_flow.rng import get_rng_state, seed_everything, set_rng_state
-from tune_flow.schedule import get_cosine_schedule_with_warmup
+from tune_flow.training.config import TrainingConfig
+from tune_flow.training.device import available_cpus, describe_device, resolve_device
+from tune_flow.training.early_stopping import EarlyStopping
+from tune_flow.training.ema import EMAModel
+from tune_flow.training.flows import PathSample, build_flow
+from tune_flow.training.rng import get_rng_state, seed_everything, set_rng_state
+from tune_flow.training.schedule import get_cosine_schedule_with_warmup
 
 logger = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ import json
 import os
 from pathlib import Path
 
-from tune_flow.checkpoint import CHECKPOINT_FILENAME
+from tune_flow.training.checkpoint import CHECKPOINT_FILENAME
 
 
 def repair_missing_checkpoints(experiment: Path) -> list[str]:

@@ -7,7 +7,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from tune_flow.distributions import Distribution
+from tune_flow.space.distributions import Distribution
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,8 @@ import math
 import typing
 from typing import Any
 
-from tune_flow.config import TrainingConfig
-from tune_flow.distributions import (
+from tune_flow.errors import UserInputError, suggest
+from tune_flow.space.distributions import (
     ARGUMENTS,
     BOUNDED,
     LOG_OF_VALUES,
@@ -19,8 +19,8 @@ from tune_flow.distributions import (
     check_kind,
     infer_kind,
 )
-from tune_flow.errors import UserInputError, suggest
-from tune_flow.search_space import Parameter
+from tune_flow.space.search_space import Parameter
+from tune_flow.training.config import TrainingConfig
 
 # Placeholder study axes, so a partial ``base`` can be validated field by field.
 PLACEHOLDER_AXES = {

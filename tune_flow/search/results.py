@@ -10,7 +10,8 @@ from typing import Any
 
 import yaml
 
-from tune_flow.trainable import trial_config
+from tune_flow.search.numbers import format_value
+from tune_flow.search.trainable import trial_config
 
 TRIALS_FILENAME = "trials.csv"
 BEST_CONFIG_FILENAME = "best_config.yaml"
@@ -99,11 +100,11 @@ def format_top_k(
         lines.append(
             [
                 str(rank),
-                f"{value:.5g}" if isinstance(value, float) else str(value),
+                format_value(value),
                 str(row["epochs_run"]),
                 row["stop_reason"],
             ]
-            + [str(row[p]) for p in param_names]
+            + [format_value(row[p]) for p in param_names]
         )
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     return "\n".join(

@@ -1,0 +1,346 @@
+"""``python -m tune_flow.search --space search_spaces/arch.yaml``: run a hyperparameter search.
+
+Thin by design: parse the flags, validate everything that can be checked before Ray starts,
+then hand over to :mod:`tune_flow.search.tuner` and write the results with
+:mod:`tune_flow.search.results`. The ``--help`` text is written for users, in :func:`build_parser`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from tune_flow.data.files import absolute_paths
+from tune_flow.errors import UserInputError, exits_cleanly_on_user_error
+from tune_flow.search.experiment import ExperimentLocation, experiment_location
+from tune_flow.space import METHODS, SCHEDULERS, SearchSpace, load_space
+from tune_flow.stop_signals import EXIT_SIGINT, exit_code, sigterm_raises_interrupt
+from tune_flow.yaml_io import parse_overrides
+
+SEARCHERS = {"optuna": "bayes", "random": "random", "grid": "grid"}
+
+
+USAGE_EXAMPLES = """examples:
+  python -m tune_flow.search --space search_spaces/arch.yaml
+  python -m tune_flow.search --space search_spaces/flow.yaml --num-samples 32 --gpus-per-trial 0.25
+  python -m tune_flow.search --space search_spaces/arch.yaml --name arch-1 --resume
+  python -m tune_flow.search --space search_spaces/arch.yaml --debug --set max_epochs=2
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m tune_flow.search",
+        usage="%(prog)s --space FILE [options]",
+        description="Search the hyperparameters of a flow-matching model with Ray Tune: trials "
+        "sampled by Optuna, stopped early by ASHA, ranked and reported at the end.",
+        epilog=USAGE_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    search = p.add_argument_group("search")
+    search.add_argument("--space", required=True, help="search-space YAML (see search_spaces/)")
+    search.add_argument("--num-samples", type=int, help="number of trials (overrides run_cap)")
+    search.add_argument(
+        "--max-epochs", type=int, help="epochs per trial (overrides base.max_epochs and max_t)"
+    )
+    search.add_argument("--scheduler", choices=SCHEDULERS, help="early stopping across trials")
+    search.add_argument(
+        "--searcher", choices=sorted(SEARCHERS), help="optuna (TPE), random or grid"
+    )
+    search.add_argument(
+        "--set", action="append", metavar="KEY=VALUE", help="fix a config value for every trial"
+    )
+    search.add_argument("--seed", type=int, default=0, help="seed of the searcher")
+    search.add_argument(
+        "--time-budget", type=float, metavar="SECONDS", help="stop the search after this long"
+    )
+    search.add_argument(
+        "--max-failures", type=int, default=2,
+        help="retries of a crashed trial, from its checkpoint (default 2)",
+    )  # fmt: skip
+    search.add_argument(
+        "--debug", action="store_true", help="run one trial in this process, without Ray"
+    )
+    search.add_argument(
+        "--dry-run", action="store_true",
+        help="validate and print the resolved space; start nothing",
+    )  # fmt: skip
+
+    resources = p.add_argument_group("resources")
+    resources.add_argument("--cpus-per-trial", type=float)
+    resources.add_argument(
+        "--gpus-per-trial", type=float, help="fractions pack trials: 0.25 = 4 per GPU"
+    )
+    resources.add_argument(
+        "--max-concurrent", type=int, help="trials at a time (default: as many as fit)"
+    )
+    resources.add_argument(
+        "--num-cpus", type=int, help="CPUs of the local Ray instance (default: all)"
+    )
+
+    cluster = p.add_argument_group("cluster")
+    cluster.add_argument(
+        "--address", help="join an existing Ray cluster (auto or HOST:PORT); default: start one"
+    )
+    cluster.add_argument("--no-dashboard", action="store_true", help="do not start the dashboard")
+    cluster.add_argument("--dashboard-host", default="127.0.0.1")
+    cluster.add_argument("--dashboard-port", type=int, default=8265)
+
+    outputs = p.add_argument_group("outputs")
+    outputs.add_argument(
+        "--storage-path", default="results", help="results root (default ./results)"
+    )
+    outputs.add_argument("--name", help="experiment name (default: <space name>-<timestamp>)")
+    outputs.add_argument(
+        "--resume", action="store_true", help="continue the interrupted search --name"
+    )
+    outputs.add_argument("--top-k", type=int, default=5, help="trials in the final table")
+    outputs.add_argument(
+        "--no-report", action="store_true", help="skip report.html and its figures"
+    )
+    outputs.add_argument("--verbose", action="store_true", help="show the trials' own logs")
+
+    integrations = p.add_argument_group("integrations")
+    integrations.add_argument(
+        "--optuna-storage", metavar="URL",
+        help="e.g. sqlite:///study.db: the study (named after the experiment) lives there, "
+        "for optuna-dashboard",
+    )  # fmt: skip
+    integrations.add_argument(
+        "--wandb", action="store_true",
+        help="log each trial as a W&B run (offline unless an API key is configured)",
+    )  # fmt: skip
+    integrations.add_argument("--wandb-project", default="tune_flow")
+    integrations.add_argument("--wandb-entity")
+    return p
+
+
+def apply_overrides(space: SearchSpace, args: argparse.Namespace) -> SearchSpace:
+    """Fold the CLI flags into the space, with the same checks as the YAML."""
+    from tune_flow.training.config import TrainingConfig
+
+    if args.num_samples is not None:
+        if args.num_samples <= 0:
+            raise UserInputError(f"--num-samples is {args.num_samples}, but must be >= 1")
+        space.run_cap = args.num_samples
+    if args.max_epochs is not None:
+        if args.max_epochs <= 0:
+            raise UserInputError(f"--max-epochs is {args.max_epochs}, but must be >= 1")
+        space.base["max_epochs"] = args.max_epochs
+        space.scheduler.max_t = args.max_epochs
+    if args.scheduler:
+        space.scheduler.type = args.scheduler
+    if args.searcher:
+        space.method = SEARCHERS[args.searcher]
+        assert space.method in METHODS
+        if space.method == "grid":
+            bad = [p.name for p in space.parameters if p.distribution.grid_values() is None]
+            if bad:
+                raise UserInputError(
+                    f"--searcher grid needs finite parameters, but {', '.join(bad)} are continuous"
+                )
+    for flag, key, rule in (("cpus_per_trial", "cpu", "> 0"), ("gpus_per_trial", "gpu", ">= 0")):
+        value = getattr(args, flag)
+        if value is None:
+            continue
+        if not math.isfinite(value) or value < 0 or (key == "cpu" and value == 0):
+            raise UserInputError(f"--{flag.replace('_', '-')} is {value:g}, but must be {rule}")
+        space.resources[key] = value
+    if args.max_concurrent is not None and args.max_concurrent <= 0:
+        raise UserInputError(f"--max-concurrent is {args.max_concurrent}, but must be >= 1")
+    if args.max_failures < 0:
+        raise UserInputError(f"--max-failures is {args.max_failures}, but must be >= 0")
+    if args.time_budget is not None and args.time_budget <= 0:
+        raise UserInputError(f"--time-budget is {args.time_budget}, but must be > 0 seconds")
+    overrides = parse_overrides(args.set)
+    searched = {p.name for p in space.parameters}
+    for key in overrides:
+        if key in searched:
+            raise UserInputError(
+                f"--set {key}=...: `{key}` is searched by the space; remove it from `parameters` to fix it"
+            )
+    space.base.update(overrides)
+    # Fail now, not inside every trial: the fixed values must make a valid config.
+    base = TrainingConfig.from_dict({**space.first_point(), **space.base})
+    space.base = absolute_paths(space.base, Path.cwd())
+    _check_dataset(base)
+    return space
+
+
+def _check_dataset(config: Any) -> None:
+    """Load the dataset once before any trial (missing file, wrong shape, NaN: one line now)."""
+    from tune_flow.data import build_data
+
+    data = build_data(config)
+    config.validate_stats_path(data.dim)
+
+
+def _wandb_online() -> bool:
+    from tune_flow.search.wandb_logging import has_wandb_credentials
+
+    return (
+        os.environ.get("WANDB_MODE", "online" if has_wandb_credentials() else "offline") == "online"
+    )
+
+
+def _write_report(experiment: Path) -> None:
+    """report.html and figures; a failure here must not fail a search whose results are written."""
+    from tune_flow.search.report import write_report
+
+    try:
+        print(f"report: {write_report(experiment)}")
+    except Exception as error:  # matplotlib/backends vary; the search itself succeeded
+        print(
+            f"warning: report not written ({error}); try python -m tune_flow.report {experiment}",
+            file=sys.stderr,
+        )
+
+
+def _optuna_storage(url: str | None):  # type: ignore[no-untyped-def]
+    """An RDB storage for OptunaSearch (it needs a storage object, not a URL string)."""
+    if url is None:
+        return None
+    import optuna
+
+    try:
+        return optuna.storages.RDBStorage(url)
+    except Exception as error:  # SQLAlchemy's errors for bad URLs vary by backend
+        raise UserInputError(
+            f"--optuna-storage {url!r} cannot be opened: {str(error).splitlines()[0]}"
+        ) from None
+
+
+def _wandb_callbacks(args: argparse.Namespace, space: SearchSpace) -> list:
+    """Ray's own W&B logger: one W&B run per trial, grouped by the config's ``group``."""
+    if not args.wandb:
+        return []
+    from tune_flow.search.wandb_logging import wandb_callback
+
+    group = str(space.base.get("group", space.name))
+    return [wandb_callback(args.wandb_project, args.wandb_entity, group, space.base)]
+
+
+@exits_cleanly_on_user_error
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    space = apply_overrides(load_space(args.space), args)
+    if args.dry_run:
+        print("\n".join(space.describe()))
+        print("dry run: the space is valid; nothing was started")
+        return 0
+    if args.debug:
+        from tune_flow.search.debug_trial import run_debug
+
+        return run_debug(space, args)
+    return run_search(space, args, experiment_location(args, space.name))
+
+
+def run_search(space: SearchSpace, args: argparse.Namespace, where: ExperimentLocation) -> int:
+    import logging
+
+    import ray
+
+    from tune_flow.search.cluster import start_ray
+
+    # A diverged trial reports inf on purpose; TensorBoard's writer would warn on every epoch.
+    logging.getLogger("tensorboardX.x2num").setLevel(logging.ERROR)
+    os.environ.setdefault("RAY_CHDIR_TO_TRIAL_DIR", "0")
+    # Ctrl-C raises KeyboardInterrupt here instead of Tune's own handler ending the run early
+    # and reporting the interrupted trials as if they had finished (stop reasons would lie).
+    # Trials resume from their checkpoints with --resume, as after a kill -9.
+    os.environ.setdefault("TUNE_DISABLE_SIGINT_HANDLER", "1")
+    # Checkpointing on every improvement makes Tune snapshot its state often; that is intended
+    # (nothing computed is lost) and cheap for our small checkpoints, so skip the warning.
+    os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
+    resume_hint = (
+        f"continue with: python -m tune_flow.search --space {args.space} --name {where.name} "
+        f"--storage-path {where.storage} --resume"
+    )
+    # SIGTERM (docker stop, Kubernetes, batch schedulers) stops like Ctrl-C: finished trials and
+    # checkpoints stay, the resume command is printed, Ray is shut down, exit 143.
+    sigterm_raises_interrupt()
+    cluster = None
+    # A Ray instance this process already holds (tests, notebooks) is not ours to shut down.
+    was_initialized = ray.is_initialized()
+    try:
+        cluster = start_ray(
+            args.address, not args.no_dashboard, args.dashboard_host, args.dashboard_port,
+            args.num_cpus, args.verbose,
+        )  # fmt: skip
+        sigterm_raises_interrupt()  # ray.init installed its own fatal-signal handler
+        return _search(space, args, where, cluster, resume_hint)
+    except KeyboardInterrupt as stop:
+        print(f"\ninterrupted; {resume_hint}", file=sys.stderr)
+        return exit_code(stop)
+    finally:
+        # Interrupted inside start_ray, `cluster` is None but Ray may be half started.
+        started_here = cluster.started_here if cluster is not None else not was_initialized
+        if started_here:
+            ray.shutdown()
+
+
+def _search(
+    space: SearchSpace, args: argparse.Namespace, where: ExperimentLocation, cluster: Any,
+    resume_hint: str,
+) -> int:  # fmt: skip
+    from ray import tune
+
+    from tune_flow.search.cluster import check_resources, print_dashboard_hint
+    from tune_flow.search.results import write_search_outputs
+    from tune_flow.search.trainable import train_flow
+    from tune_flow.search.tuner import build_tuner
+
+    fit = check_resources(space.resources["cpu"], space.resources["gpu"], cluster)
+    print_dashboard_hint(cluster.dashboard_url)
+    name, experiment = where.name, where.outputs
+    experiment.mkdir(parents=True, exist_ok=True)
+    print(
+        f"search {name!r}: {space.run_cap} trial(s), {space.method} + {space.scheduler.type}, "
+        f"{fit} at a time ({space.resources['cpu']:g} CPU, {space.resources['gpu']:g} GPU each); "
+        f"results in {where.experiment}"
+    )
+    if args.resume:
+        from tune_flow.search.resume import repair_missing_checkpoints
+
+        for line in repair_missing_checkpoints(experiment) if where.is_local else []:
+            print(f"resume: {line}")
+        tuner = tune.Tuner.restore(
+            where.experiment,
+            tune.with_resources(
+                tune.with_parameters(train_flow, base=space.base),
+                {"cpu": space.resources["cpu"], "gpu": space.resources["gpu"]},
+            ),
+            resume_unfinished=True,
+            resume_errored=True,
+        )
+    else:
+        tuner = build_tuner(
+            space, name=name, storage_path=where.storage, outputs_dir=experiment, seed=args.seed,
+            max_concurrent=args.max_concurrent or fit, max_failures=args.max_failures,
+            time_budget_s=args.time_budget, optuna_storage=_optuna_storage(args.optuna_storage),
+            callbacks=_wandb_callbacks(args, space),
+        )  # fmt: skip
+    results = tuner.fit()
+    # Tune catches the first Ctrl-C itself, saves its state and returns early.
+    interrupted = results.num_terminated + results.num_errors < len(results)
+
+    if write_search_outputs(results, space, experiment, args.top_k) != 0:
+        return 1
+    if not args.no_report:
+        _write_report(experiment)
+    if args.wandb and not _wandb_online():
+        print(
+            f"W&B runs were logged offline: upload them with `wandb sync {experiment}/*/wandb/offline-run-*`"
+        )
+    if interrupted:
+        print(f"interrupted before every trial ended; {resume_hint}", file=sys.stderr)
+        return EXIT_SIGINT
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
