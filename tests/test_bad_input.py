@@ -67,7 +67,7 @@ def _cases(tmp_path):
             ),
             "can never hold",
         ),
-        "metric": (_with(metric={"name": "val_los"}), "the trainable reports only"),
+        "metric": (_with(metric={"name": "val_los"}), "but trials report only"),
         "goal": (
             _with(metric={"name": "val_loss", "goal": "lowest"}),
             "must be minimize or maximize",
@@ -81,6 +81,19 @@ def _cases(tmp_path):
         "data_missing": (_with(base_dataset=str(tmp_path / "nope.npy")), "does not exist"),
         "data_shape": (_with(base_dataset=str(tmp_path / "rank3.npy")), "must be 2-D"),
         "data_nan": (_with(base_dataset=str(tmp_path / "nan.npy")), "1 NaN/inf value(s)"),
+        "time_attr": (
+            _with(scheduler={"type": "asha", "time_attr": "steps"}),
+            "`scheduler.time_attr`",
+        ),
+        "multi_asha": (
+            _with(metric=[{"name": "w2"}, {"name": "num_parameters"}], scheduler={"type": "asha"}),
+            "multi-objective",
+        ),
+        "metric_no_eval": (
+            _with(metric={"name": "w2"}, base_eval_samples=0),
+            "`base.eval_samples` is 0",
+        ),
+        "normalize": (_with(base_normalize="standardise"), "`normalize`"),
     }
     cases = []
     for name, (space, fragment) in spaces.items():
@@ -102,6 +115,8 @@ def _cases(tmp_path):
         ("set_syntax", ["--space", str(good), "--set", "lr"], "must look like key=value"),
         ("set_key", ["--space", str(good), "--set", "widht=3"], "Unknown config key `widht`"),
         ("set_searched", ["--space", str(good), "--set", "lr=0.1"], "`lr` is searched"),
+        ("cli_metric", ["--space", str(good), "--metric", "w3"], "--metric: `metric.name` is 'w3'"),
+        ("eval_steps", ["--space", str(good), "--set", "eval_steps=0"], "`eval_steps`"),
         (
             "storage",
             ["--space", str(good), "--storage-path", str(tmp_path / "a_file" / "sub")],

@@ -16,6 +16,7 @@ from torch.utils.data import DataLoader, Dataset
 from tune_flow.data.augment import AUGMENTATIONS, TWO_D_ONLY
 from tune_flow.data.files import PAIR_SEPARATOR, load_array, looks_like_path
 from tune_flow.data.normalization import (
+    NORMALIZATIONS,
     STATS_FILENAME,
     NormalizationStats,
     validate_stats_file,
@@ -105,7 +106,7 @@ def build_data(config: TrainingConfig) -> FlowData:
     if config.stats_path is not None:
         stats = validate_stats_file(config.stats_path, dim=dim)
     else:
-        stats = NormalizationStats.fit(x_1_train, x_0_splits[0])
+        stats = NormalizationStats.fit(x_1_train, x_0_splits[0], config.normalize)
     x_0_train, x_0_val, x_0_test = (
         None if x is None else stats.normalize_source(x) for x in x_0_splits
     )
@@ -157,6 +158,7 @@ DATASETS = tuple(TOY_DATASETS)
 __all__ = [
     "AUGMENTATIONS",
     "DATASETS",
+    "NORMALIZATIONS",
     "PAIR_SEPARATOR",
     "STATS_FILENAME",
     "FlowData",

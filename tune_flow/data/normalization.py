@@ -1,4 +1,14 @@
-"""Per-feature normalisation statistics, computed on the training split only."""
+"""Normalisation statistics, computed on the training split only.
+
+Normalising is a modelling choice (``TrainingConfig.normalize``), not a given: the flow starts from
+N(0, I), so the scale of the data decides how far the flow moves points and how separated the
+modes are. Samples are always mapped back to the data's original units.
+
+    standard   per-feature mean and std (each feature gets unit variance)
+    global     per-feature mean, one scale for all features (the RMS of their stds): keeps the
+               aspect ratio and the relative spread of the features
+    none       identity: train in the data's own units
+"""
 
 from __future__ import annotations
 
@@ -10,6 +20,7 @@ import torch
 from tune_flow.errors import UserInputError
 
 STATS_FILENAME = "normalization_stats.pt"
+NORMALIZATIONS = ("standard", "global", "none")
 
 
 @dataclass
@@ -22,12 +33,24 @@ class NormalizationStats:
     source_std: torch.Tensor | None = None
 
     @classmethod
-    def fit(cls, x_1: torch.Tensor, x_0: torch.Tensor | None = None) -> NormalizationStats:
-        """Stats of training samples x_1 (N, D) and optional source samples x_0 (M, D)."""
+    def fit(
+        cls, x_1: torch.Tensor, x_0: torch.Tensor | None = None, mode: str = "standard"
+    ) -> NormalizationStats:
+        """Stats of training samples x_1 (N, D) and optional source samples x_0 (M, D).
+
+        ``mode``: one of :data:`NORMALIZATIONS` (see the module docstring)."""
+        if mode not in NORMALIZATIONS:
+            raise ValueError(
+                f"The value of `mode` is {mode!r}, but must be one of {NORMALIZATIONS}."
+            )
 
         def mean_std(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-            # Constant features would divide by zero: leave them unscaled.
+            if mode == "none":
+                return torch.zeros(x.shape[1]), torch.ones(x.shape[1])
             std = x.std(dim=0)
+            if mode == "global":
+                std = std.square().mean().sqrt().expand(x.shape[1]).clone()
+            # Constant features would divide by zero: leave them unscaled.
             return x.mean(dim=0), torch.where(std > 1e-8, std, torch.ones_like(std))
 
         mean, std = mean_std(x_1)

@@ -26,19 +26,27 @@ class PersistentASHAScheduler(ASHAScheduler):
         super().__init__(**kwargs)
         self.state_path = str(state_path)
         self._milestones = {m for bracket in self._brackets for m, _ in bracket._rungs}
+        self._last_time: dict[str, float] = {}  # trial id -> its latest time_attr value
 
     def on_trial_result(self, tune_controller: Any, trial: Any, result: dict) -> str:
         action = super().on_trial_result(tune_controller, trial, result)
-        self._save_if_milestone(result)
+        self._save_if_milestone(trial, result)
         return action
 
     def on_trial_complete(self, tune_controller: Any, trial: Any, result: dict) -> None:
         super().on_trial_complete(tune_controller, trial, result)
-        self._save_if_milestone(result)
+        self._save_if_milestone(trial, result)
 
-    def _save_if_milestone(self, result: dict) -> None:
-        if result.get(self._time_attr) not in self._milestones:
-            return  # rungs only change at their milestones
+    def _save_if_milestone(self, trial: Any, result: dict) -> None:
+        # Rungs change only when a trial's time reaches a milestone (in steps or samples seen it
+        # passes it rather than hitting it exactly).
+        now = result.get(self._time_attr)
+        if now is None:
+            return
+        before = self._last_time.get(trial.trial_id, float("-inf"))
+        self._last_time[trial.trial_id] = max(before, now)
+        if not any(before < m <= now for m in self._milestones) and now not in self._milestones:
+            return
         state = {
             "num_stopped": self._num_stopped,
             "brackets": [[[m, recorded] for m, recorded in b._rungs] for b in self._brackets],
@@ -49,6 +57,7 @@ class PersistentASHAScheduler(ASHAScheduler):
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
+        self.__dict__.setdefault("_last_time", {})
         path = Path(self.state_path)
         if not path.is_file():
             return

@@ -16,8 +16,11 @@ from typing import Any
 
 from tune_flow.data.files import absolute_paths
 from tune_flow.errors import UserInputError, exits_cleanly_on_user_error
+from tune_flow.evaluation.in_trial import is_sample_metric
 from tune_flow.search.experiment import ExperimentLocation, experiment_location
 from tune_flow.space import METHODS, SCHEDULERS, SearchSpace, load_space
+from tune_flow.space._parse import check_objectives_and_scheduler
+from tune_flow.space.parameters import Problems
 from tune_flow.stop_signals import EXIT_SIGINT, exit_code, sigterm_raises_interrupt
 from tune_flow.yaml_io import parse_overrides
 
@@ -46,6 +49,12 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--num-samples", type=int, help="number of trials (overrides run_cap)")
     search.add_argument(
         "--max-epochs", type=int, help="epochs per trial (overrides base.max_epochs and max_t)"
+    )
+    search.add_argument(
+        "--metric",
+        metavar="NAME[,NAME...]",
+        help="rank trials by this metric (val_loss, w2, energy_distance, w2_<n>steps, "
+        "num_parameters, ...; all minimised); several, comma-separated: multi-objective",
     )
     search.add_argument("--scheduler", choices=SCHEDULERS, help="early stopping across trials")
     search.add_argument(
@@ -131,9 +140,23 @@ def apply_overrides(space: SearchSpace, args: argparse.Namespace) -> SearchSpace
         if args.max_epochs <= 0:
             raise UserInputError(f"--max-epochs is {args.max_epochs}, but must be >= 1")
         space.base["max_epochs"] = args.max_epochs
-        space.scheduler.max_t = args.max_epochs
+        if space.scheduler.time_attr == "epoch":
+            space.scheduler.max_t = args.max_epochs
     if args.scheduler:
         space.scheduler.type = args.scheduler
+    if args.metric is not None:
+        from tune_flow.space._parse import parse_objectives
+
+        problems = Problems()
+        names = [n.strip() for n in args.metric.split(",") if n.strip()]
+        objectives = parse_objectives([{"name": n} for n in names], space.base, problems)
+        if problems.items:
+            raise UserInputError("--metric: " + problems.items[0])
+        space.set_objectives(objectives)
+    problems = Problems()
+    check_objectives_and_scheduler(space.objectives, space.scheduler, problems)
+    if problems.items:
+        raise UserInputError(problems.items[0])
     if args.searcher:
         space.method = SEARCHERS[args.searcher]
         assert space.method in METHODS
@@ -167,16 +190,30 @@ def apply_overrides(space: SearchSpace, args: argparse.Namespace) -> SearchSpace
     # Fail now, not inside every trial: the fixed values must make a valid config.
     base = TrainingConfig.from_dict({**space.first_point(), **space.base})
     space.base = absolute_paths(space.base, Path.cwd())
-    _check_dataset(base)
+    space.num_train = _check_dataset(base)
     return space
 
 
-def _check_dataset(config: Any) -> None:
-    """Load the dataset once before any trial (missing file, wrong shape, NaN: one line now)."""
+def _check_dataset(config: Any) -> int:
+    """Load the dataset once before any trial (missing file, wrong shape, NaN: one line now);
+    return the number of training rows."""
     from tune_flow.data import build_data
 
     data = build_data(config)
     config.validate_stats_path(data.dim)
+    return len(data.x_1_train)
+
+
+def print_rungs(space: SearchSpace) -> None:
+    """ASHA's rungs in their unit, and a warning when the first comes mid-warm-up."""
+    from tune_flow.search.rungs import describe_rungs, resolve_max_t, warmup_warning
+
+    if space.scheduler.type != "asha" or space.num_train is None:
+        return
+    print(describe_rungs(space, resolve_max_t(space, space.num_train)))
+    warning = warmup_warning(space, space.num_train)
+    if warning:
+        print(warning)
 
 
 def _wandb_online() -> bool:
@@ -228,6 +265,7 @@ def _wandb_callbacks(args: argparse.Namespace, space: SearchSpace) -> list:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     space = apply_overrides(load_space(args.space), args)
+    print_rungs(space)
     if args.dry_run:
         print("\n".join(space.describe()))
         print("dry run: the space is valid; nothing was started")
@@ -291,8 +329,13 @@ def _search(
 
     from tune_flow.search.cluster import check_resources, print_dashboard_hint
     from tune_flow.search.results import write_search_outputs
-    from tune_flow.search.trainable import train_flow
-    from tune_flow.search.tuner import build_tuner
+    from tune_flow.search.rungs import resolve_max_t
+    from tune_flow.search.tuner import build_trainable, build_tuner
+
+    max_t = resolve_max_t(space, space.num_train)
+    if any(is_sample_metric(name) for name in space.metrics):
+        # Sample metrics come on evaluation epochs only (see tune_flow.search.tuner).
+        os.environ["TUNE_DISABLE_STRICT_METRIC_CHECKING"] = "1"
 
     fit = check_resources(space.resources["cpu"], space.resources["gpu"], cluster)
     print_dashboard_hint(cluster.dashboard_url)
@@ -310,10 +353,7 @@ def _search(
             print(f"resume: {line}")
         tuner = tune.Tuner.restore(
             where.experiment,
-            tune.with_resources(
-                tune.with_parameters(train_flow, base=space.base),
-                {"cpu": space.resources["cpu"], "gpu": space.resources["gpu"]},
-            ),
+            build_trainable(space, max_t),
             resume_unfinished=True,
             resume_errored=True,
         )
@@ -322,7 +362,7 @@ def _search(
             space, name=name, storage_path=where.storage, outputs_dir=experiment, seed=args.seed,
             max_concurrent=args.max_concurrent or fit, max_failures=args.max_failures,
             time_budget_s=args.time_budget, optuna_storage=_optuna_storage(args.optuna_storage),
-            callbacks=_wandb_callbacks(args, space),
+            callbacks=_wandb_callbacks(args, space), max_t=max_t,
         )  # fmt: skip
     results = tuner.fit()
     # Tune catches the first Ctrl-C itself, saves its state and returns early.

@@ -31,6 +31,7 @@ def run_debug(space: SearchSpace, args: argparse.Namespace) -> int:
         print(
             f"epoch {metrics['epoch']:3d}  train {metrics['train_loss']:.4f}  val {metrics['val_loss']:.4f}  "
             f"raw {metrics['raw_val_loss']:.4f}  best {metrics['best_val_loss']:.4f}  lr {metrics['lr']:.2e}"
+            + (f"  w2 {metrics['w2']:.4g}" if "w2" in metrics else "")
             + ("  [checkpoint]" if checkpoint else "")
             + (f"  -> {metrics['stop_reason']}" if metrics["stop_reason"] else ""),
             flush=True,

@@ -26,8 +26,13 @@ class LiveTable(Callback):
         scheduler: str = "fifo",
         num_trials: int | None = None,
         interval_s: float = 15.0,
+        mode: str = "min",
     ) -> None:
         self.metric = metric
+        self.mode = mode
+        # Sample metrics (w2, ...) arrive on evaluation epochs only: remember the latest and best.
+        self._latest: dict[str, float] = {}
+        self._best: dict[str, float] = {}
         self.num_trials = num_trials
         self.scheduler = scheduler
         self.param_names = param_names
@@ -39,13 +44,27 @@ class LiveTable(Callback):
         config = trial.config.get("grid_point", trial.config)
         return " ".join(f"{k}={format_value(config[k])}" for k in self.param_names if k in config)
 
+    def on_trial_result(
+        self, iteration: int, trials: list, trial: Any, result: dict, **info: Any
+    ) -> None:
+        if self.metric not in result:
+            return
+        value = float(result[self.metric])
+        self._latest[trial.trial_id] = value
+        best = self._best.get(trial.trial_id)
+        if math.isfinite(value) and (
+            best is None or (value < best if self.mode == "min" else value > best)
+        ):
+            self._best[trial.trial_id] = value
+
     def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         self._finished += 1
         result = trial.last_result or {}
         reason = result.get("stop_reason") or f"stopped by {self.scheduler}"
+        best = self._best.get(trial.trial_id, math.nan)
         print(
             f"[{self._finished}/{self.num_trials or len(trials)}] {trial.trial_id} done: epoch {result.get('epoch', 0)}, "
-            f"best_val_loss {format_value(result.get('best_val_loss', math.nan))}, {reason}  "
+            f"best {self.metric} {format_value(best)}, {reason}  "
             f"{self._params(trial)}",
             file=sys.stdout,
             flush=True,
@@ -79,7 +98,7 @@ class LiveTable(Callback):
             r = t.last_result or {}
             print(
                 f"  {t.trial_id}  epoch {r.get('epoch', 0):>4}  {self.metric} "
-                f"{format_value(r.get(self.metric, math.nan)):>8}  {self._params(t)}",
+                f"{format_value(self._latest.get(t.trial_id, math.nan)):>8}  {self._params(t)}",
                 file=sys.stdout,
             )
         sys.stdout.flush()

@@ -11,9 +11,11 @@ from __future__ import annotations
 import argparse
 import csv
 import html
+import json
 import math
 import sys
 from pathlib import Path
+from typing import Any
 
 from tune_flow.errors import UserInputError, exits_cleanly_on_user_error
 from tune_flow.search.numbers import format_value
@@ -25,7 +27,7 @@ REASON_COLOURS = {
 }  # fmt: skip
 FIXED_COLUMNS = {
     "trial_id", "status", "stop_reason", "epochs_run", "final_val_loss", "best_val_loss",
-    "final_train_loss", "checkpoint", "trial_dir", "node_id",
+    "final_train_loss", "checkpoint", "last_checkpoint", "trial_dir", "node_id", "pareto",
 }  # fmt: skip
 
 
@@ -56,34 +58,48 @@ def write_report(experiment: str | Path, top_k: int = 10, samples: int = 2000) -
         )
     rows = _read_csv(trials_csv)
     metric_column = next(c for c in rows[0] if c.startswith("best_"))
-    params = [c for c in rows[0] if c not in FIXED_COLUMNS and not c.startswith("best_")]
+    params = [
+        c for c in rows[0]
+        if c not in FIXED_COLUMNS and not c.startswith(("best_", "final_"))
+    ]  # fmt: skip
+    finals = [
+        c for c in rows[0]
+        if c.startswith("final_") and c not in ("final_val_loss", "final_train_loss")
+    ]  # fmt: skip
+    summary = _read_json(experiment / "search_summary.json")
+    best_eval = _read_json(experiment / "best_eval.json")
     figures: list[tuple[str, str]] = []
 
-    fig, ax = plt.subplots(figsize=(8, 5))
-    seen: set[str] = set()
-    for row in rows:
-        progress = Path(row["trial_dir"]) / "progress.csv"
-        if not progress.is_file():
-            continue
-        history = _read_csv(progress)
-        epochs = [_float(h["epoch"]) for h in history]
-        losses = [_float(h["val_loss"]) for h in history]
-        reason = row["stop_reason"]
-        ax.plot(epochs, [v if math.isfinite(v) else math.nan for v in losses],
-                color=REASON_COLOURS.get(reason, "tab:purple"), alpha=0.7, lw=1,
-                label=reason if reason not in seen else None)  # fmt: skip
-        seen.add(reason)
-    ax.set(
-        xlabel="epoch",
-        ylabel="val_loss (EMA)",
-        yscale="log",
-        title="Learning curves by stop reason",
-    )
-    ax.legend()
+    metric = metric_column.removeprefix("best_")
+    curves = ["val_loss"] + ([metric] if metric not in ("val_loss", "num_parameters") else [])
+    fig, axes = plt.subplots(1, len(curves), figsize=(8 * len(curves), 5), squeeze=False)
+    for ax, curve in zip(axes[0], curves, strict=True):
+        seen: set[str] = set()
+        for row in rows:
+            # result.json, not progress.csv: Tune's CSV keeps the columns of the first result, and
+            # sample metrics first appear at the first evaluation epoch.
+            history = [h for h in _read_results(Path(row["trial_dir"])) if curve in h]
+            points = [(_float(h["epoch"]), _float(h[curve])) for h in history]
+            points = [(e, v) for e, v in points if math.isfinite(v)]
+            reason = row["stop_reason"]
+            ax.plot([e for e, _ in points], [v for _, v in points],
+                    color=REASON_COLOURS.get(reason, "tab:purple"), alpha=0.7, lw=1,
+                    marker="." if curve != "val_loss" else None,
+                    label=reason if reason not in seen else None)  # fmt: skip
+            seen.add(reason)
+        ax.set(xlabel="epoch", ylabel=curve + (" (EMA)" if curve == "val_loss" else ""),
+               yscale="log", title=f"{curve} by stop reason")  # fmt: skip
+        ax.legend()
     fig.tight_layout()
     fig.savefig(experiment / "curves.png", dpi=110)
     plt.close(fig)
-    figures.append(("curves.png", "Validation loss of every trial, coloured by why it ended"))
+    figures.append(
+        ("curves.png", "Validation loss (and the search metric) of every trial, by why it ended")
+    )
+    objectives = (summary or {}).get("objectives", [])
+    if "pareto" in rows[0] and len(objectives) >= 2:
+        _pareto_figure(rows, objectives, experiment / "pareto.png")
+        figures.append(("pareto.png", "Final objective values; the Pareto front in orange"))
 
     if params:
         fig, axes = plt.subplots(1, len(params), figsize=(3.2 * len(params), 3.2), squeeze=False)
@@ -115,7 +131,8 @@ def write_report(experiment: str | Path, top_k: int = 10, samples: int = 2000) -
             ("samples.png", "Samples of the best trial's model (EMA weights) beside the test data")
         )
 
-    columns = ["trial_id", metric_column, "epochs_run", "stop_reason", *params]
+    extra = ["pareto"] if "pareto" in rows[0] else []
+    columns = ["trial_id", metric_column, *finals, *extra, "epochs_run", "stop_reason", *params]
     table = "".join(
         "<tr>"
         + "".join(f"<td>{html.escape(format_value(row.get(c, '')))}</td>" for c in columns)
@@ -132,14 +149,93 @@ def write_report(experiment: str | Path, top_k: int = 10, samples: int = 2000) -
 table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:3px 8px}}</style></head>
 <body><h1>Search {html.escape(experiment.name)}</h1>
 <p>{len(rows)} trial(s). TensorBoard: <code>tensorboard --logdir {html.escape(str(experiment))}</code></p>
+{_best_eval_html(best_eval)}
 <h2>Top {min(top_k, len(rows))}</h2>
+<p>Trials ranked by <code>{html.escape(metric_column)}</code>; <code>final_w2</code> and
+<code>final_energy_distance</code> are the last in-trial evaluation (validation split).</p>
 <table><tr>{"".join(f"<th>{html.escape(c)}</th>" for c in columns)}</tr>{table}</table>
+{_importances_html((summary or {}).get("importances", {}), metric_column)}
 {body}
 </body></html>
 """
     out = experiment / REPORT_FILENAME
     out.write_text(page)
     return out
+
+
+def _read_results(trial_dir: Path) -> list[dict[str, Any]]:
+    """Every result a trial reported (Tune's result.json: one JSON object per line)."""
+    path = trial_dir / "result.json"
+    if not path.is_file():
+        return []
+    results = []
+    for line in path.read_text().splitlines():
+        try:
+            results.append(json.loads(line))
+        except ValueError:  # a line cut short by a kill
+            continue
+    return results
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text())
+    except ValueError:
+        return None
+
+
+def _best_eval_html(evaluation: dict[str, Any] | None) -> str:
+    if not evaluation:
+        return ""
+    return (
+        "<h2>Best trial on the test split</h2><p>"
+        f"Trial <code>{html.escape(str(evaluation['trial_id']))}</code> (epoch "
+        f"{html.escape(str(evaluation['epoch']))}): <b>W2 {format_value(evaluation['w2'])}</b>, "
+        f"energy distance {format_value(evaluation['energy_distance'])}, on "
+        f"{evaluation['eval_samples']} test points with {evaluation['eval_steps']} "
+        f"{html.escape(str(evaluation['eval_method']))} steps, in the data's original units.</p>"
+    )
+
+
+def _importances_html(importances: dict[str, float], metric_column: str) -> str:
+    if not importances:
+        return ""
+    rows = "".join(
+        f"<tr><td>{html.escape(name)}</td><td>{format_value(value)}</td></tr>"
+        for name, value in importances.items()
+    )
+    return (
+        f"<h2>Parameter importances for {html.escape(metric_column)}</h2>"
+        "<p>Optuna's fANOVA over the finished trials (parameters every trial has).</p>"
+        f"<table><tr><th>parameter</th><th>importance</th></tr>{rows}</table>"
+    )
+
+
+def _pareto_figure(rows: list[dict[str, str]], objectives: list[list[str]], path: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    (x_name, _), (y_name, _) = objectives[0], objectives[1]
+    fig, ax = plt.subplots(figsize=(6, 4.5))
+    for on_front, colour, label in (
+        (False, "tab:blue", "dominated"),
+        (True, "tab:orange", "Pareto front"),
+    ):
+        points = sorted(
+            (_float(r[f"final_{x_name}"]), _float(r[f"final_{y_name}"]))
+            for r in rows
+            if (r["pareto"] == "True") == on_front
+        )
+        points = [(x, y) for x, y in points if math.isfinite(x) and math.isfinite(y)]
+        ax.scatter([x for x, _ in points], [y for _, y in points], color=colour, label=label, s=20)
+        if on_front and points:
+            ax.plot([x for x, _ in points], [y for _, y in points], color=colour, lw=1)
+    ax.set(xlabel=x_name, ylabel=y_name, title="Objectives of every trial")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
 
 
 def _samples_figure(checkpoint: Path, path: Path, n: int) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import math
 import sys
 from pathlib import Path
@@ -11,10 +12,16 @@ from typing import Any
 import yaml
 
 from tune_flow.search.numbers import format_value
-from tune_flow.search.trainable import trial_config
+from tune_flow.search.trainable import CHECKPOINT_SCORE, trial_config
 
 TRIALS_FILENAME = "trials.csv"
 BEST_CONFIG_FILENAME = "best_config.yaml"
+BEST_EVAL_FILENAME = "best_eval.json"
+SUMMARY_FILENAME = "search_summary.json"  # objectives and parameter importances, for the report
+SHOWN_SAMPLE_METRICS = ("w2", "energy_distance")
+# The final evaluation of the winner: all test rows, at most this many, with 100 Euler steps.
+FINAL_EVAL_MAX_POINTS = 10_000
+FINAL_EVAL_STEPS = 100
 
 
 def best_metric_column(metric: str) -> str:
@@ -33,17 +40,57 @@ def stop_reason(result: Any, scheduler: str) -> str:
     return scheduler if scheduler in ("asha", "median") else "stopped"
 
 
+def _best_checkpoint(result: Any, mode: str) -> Any:
+    """The checkpoint at the trial's best value of the search metric (Tune keeps it by
+    ``checkpoint_score``), else its latest one."""
+    best, best_score = None, math.nan
+    for checkpoint, metrics in result.best_checkpoints or []:
+        score = float(metrics.get(CHECKPOINT_SCORE, math.nan))
+        if not math.isfinite(score):
+            continue
+        if best is None or (score < best_score if mode == "min" else score > best_score):
+            best, best_score = checkpoint, score
+    return best or result.checkpoint
+
+
+def pareto_front(points: list[list[float]], modes: list[str]) -> list[bool]:
+    """Which points no other point dominates (at least as good in every objective, better in
+    one). Written out because Optuna's own front is private API and works on its trials only;
+    O(n^2) is nothing for a search's trial count. Non-finite points are never on the front."""
+    signs = [1.0 if mode == "min" else -1.0 for mode in modes]
+    keyed = [[s * v for s, v in zip(signs, p, strict=True)] for p in points]
+    finite = [all(math.isfinite(v) for v in p) for p in keyed]
+
+    def dominates(a: list[float], b: list[float]) -> bool:
+        return all(x <= y for x, y in zip(a, b, strict=True)) and any(
+            x < y for x, y in zip(a, b, strict=True)
+        )
+
+    return [
+        finite[i]
+        and not any(finite[j] and dominates(keyed[j], keyed[i]) for j in range(len(keyed)))
+        for i in range(len(keyed))
+    ]
+
+
 def trial_rows(
-    results: Any, param_names: list[str], metric: str, mode: str, scheduler: str
+    results: Any,
+    param_names: list[str],
+    metric: str,
+    mode: str,
+    scheduler: str,
+    objectives: list[tuple[str, str]] | None = None,
 ) -> list[dict[str, Any]]:
-    """One row per trial: parameters, best/final metrics, epochs run, stop reason, status."""
+    """One row per trial: parameters, best/final metrics, epochs run, stop reason, status, the
+    best checkpoint (by ``metric``) and the last one; with several ``objectives`` (name, mode),
+    each one's final value and whether the trial is on the Pareto front."""
     rows = []
     for result in results:
         metrics = result.metrics or {}
         history = result.metrics_dataframe
         series = history[metric] if history is not None and metric in history else None
         best = math.nan
-        if series is not None and len(series):
+        if series is not None and len(series.dropna()):
             best = float(series.min() if mode == "min" else series.max())
         params = result.config.get("grid_point", result.config) if result.config else {}
         row: dict[str, Any] = {
@@ -56,11 +103,27 @@ def trial_rows(
             "best_val_loss": metrics.get("best_val_loss", math.nan),
             "final_train_loss": metrics.get("train_loss", math.nan),
         }
+        # The sample metrics of the last evaluation (validation split), when trials report them.
+        for name in SHOWN_SAMPLE_METRICS:
+            if history is not None and name in history and len(history[name].dropna()):
+                row[f"final_{name}"] = float(history[name].dropna().iloc[-1])
+        for name, _ in objectives or []:
+            row.setdefault(f"final_{name}", metrics.get(name, math.nan))
         row.update({name: params.get(name, "") for name in param_names})
         row["node_id"] = metrics.get("node_id", "")
-        row["checkpoint"] = str(result.checkpoint.path) if result.checkpoint else ""
+        best_checkpoint = _best_checkpoint(result, mode)
+        row["checkpoint"] = str(best_checkpoint.path) if best_checkpoint else ""
+        row["last_checkpoint"] = str(result.checkpoint.path) if result.checkpoint else ""
         row["trial_dir"] = str(result.path)
         rows.append(row)
+    if objectives and len(objectives) > 1:
+        points = [[row.get(f"final_{name}", math.nan) for name, _ in objectives] for row in rows]
+        modes = ["min" if goal in ("minimize", "min") else "max" for _, goal in objectives]
+        for row, on_front in zip(rows, pareto_front(points, modes), strict=True):
+            row["pareto"] = on_front
+    # Every row gets every column (some trials may lack a sample metric, e.g. errored ones).
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    rows = [{key: row.get(key, math.nan) for key in columns} for row in rows]
     key = best_metric_column(metric)
     sign = 1 if mode == "min" else -1
     # best first; NaN/inf (errored, diverged) last
@@ -93,17 +156,19 @@ def format_top_k(
     rows: list[dict[str, Any]], metric: str, param_names: list[str], k: int = 5
 ) -> str:
     key = best_metric_column(metric)
-    header = ["rank", key, "epochs", "stop"] + param_names
+    # Sample metrics and the other objectives of a multi-objective search.
+    extra = [
+        c for c in (rows[0] if rows else {})
+        if c.startswith("final_") and c not in ("final_val_loss", "final_train_loss")
+    ]  # fmt: skip
+    extra += ["pareto"] if rows and "pareto" in rows[0] else []
+    header = ["rank", key, *extra, "epochs", "stop"] + param_names
     lines = [header]
     for rank, row in enumerate(rows[:k], 1):
-        value = row[key]
         lines.append(
-            [
-                str(rank),
-                format_value(value),
-                str(row["epochs_run"]),
-                row["stop_reason"],
-            ]
+            [str(rank), format_value(row[key])]
+            + [format_value(row[c]) for c in extra]
+            + [str(row["epochs_run"]), row["stop_reason"]]
             + [format_value(row[p]) for p in param_names]
         )
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
@@ -112,11 +177,41 @@ def format_top_k(
     )
 
 
-def write_search_outputs(results: Any, space: Any, experiment: Path, top_k: int = 5) -> int:
+def write_best_eval(checkpoint: Path, row: dict[str, Any], path: Path) -> dict[str, Any]:
+    """Evaluate the winner's best checkpoint once on the **test** split (untouched until now):
+    all test rows or :data:`FINAL_EVAL_MAX_POINTS`, :data:`FINAL_EVAL_STEPS` Euler steps, W2 and
+    energy distance in original units. Written to ``best_eval.json`` and printed."""
+    from tune_flow.evaluation.judge import evaluate_samples
+    from tune_flow.training.restore import load_trainer
+
+    trainer = load_trainer(checkpoint)
+    n = min(len(trainer.data.x_1_test), FINAL_EVAL_MAX_POINTS)
+    evaluation = {
+        "trial_id": row["trial_id"],
+        "checkpoint": str(checkpoint),
+        "epoch": trainer.epoch,
+        "split": "test",
+        **evaluate_samples(trainer, n, FINAL_EVAL_STEPS),
+    }
+    path.write_text(json.dumps(evaluation, indent=2) + "\n")
+    print(
+        f"best trial on the test split ({n} points, {FINAL_EVAL_STEPS} Euler steps): "
+        f"w2 {format_value(evaluation['w2'])}, energy_distance "
+        f"{format_value(evaluation['energy_distance'])} -> {path}"
+    )
+    return evaluation
+
+
+def write_search_outputs(
+    results: Any, space: Any, experiment: Path, top_k: int = 5, evaluate_best: bool = True
+) -> int:
     """After ``Tuner.fit``: trials.csv, the top-k table, best_config.yaml and the paths a user
     needs next. Returns 1 when no trial reached a finite metric, else 0."""
     param_names = [p.name for p in space.parameters]
-    rows = trial_rows(results, param_names, space.metric, space.mode, space.scheduler.type)
+    rows = trial_rows(
+        results, param_names, space.metric, space.mode, space.scheduler.type,
+        objectives=space.objectives,
+    )  # fmt: skip
     write_trials_csv(rows, experiment / TRIALS_FILENAME)
     print(f"\ntop {min(top_k, len(rows))} of {len(rows)} trial(s):")
     print(format_top_k(rows, space.metric, param_names, top_k))
@@ -127,19 +222,41 @@ def write_search_outputs(results: Any, space: Any, experiment: Path, top_k: int 
             file=sys.stderr,
         )
         return 1
-    best = results.get_best_result(space.metric, space.mode, scope="all", filter_nan_and_inf=True)
+    best = next(r for r in results if str(r.path) == rows[0]["trial_dir"])
     write_best_config(
         best.config.get("grid_point", best.config), space.base, experiment / BEST_CONFIG_FILENAME
     )
-    checkpoint = (
-        best.get_best_checkpoint(space.metric, space.mode) if best.best_checkpoints else None
+    checkpoint = _best_checkpoint(best, space.mode)
+    from tune_flow.search.importance import parameter_importances
+
+    importances = parameter_importances(
+        rows, param_names, best_metric_column(space.metric), space.mode
     )
+    (experiment / SUMMARY_FILENAME).write_text(
+        json.dumps(
+            {
+                "metric": space.metric,
+                "mode": space.mode,
+                "objectives": [list(o) for o in space.objectives],
+                "importances": importances,
+            },
+            indent=2,
+        )
+        + "\n"
+    )
+    if importances:
+        print(
+            f"parameter importances for {space.metric} (fANOVA): "
+            + ", ".join(f"{name} {format_value(value)}" for name, value in importances.items())
+        )
     counts: dict[str, int] = {}
     for row in rows:
         counts[row["stop_reason"]] = counts.get(row["stop_reason"], 0) + 1
     print("stop reasons: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
     print(f"best config: {experiment / BEST_CONFIG_FILENAME}")
     print(f"best checkpoint: {checkpoint.path if checkpoint else '(none)'}")
+    if checkpoint is not None and evaluate_best:
+        write_best_eval(Path(checkpoint.path), rows[0], experiment / BEST_EVAL_FILENAME)
     print(f"all trials: {experiment / TRIALS_FILENAME}")
     print(f"TensorBoard: tensorboard --logdir {experiment}")
     return 0

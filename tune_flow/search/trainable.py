@@ -12,28 +12,56 @@ import math
 import os
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tune_flow.evaluation.in_trial import is_sample_metric
 from tune_flow.training.checkpoint import CHECKPOINT_FILENAME, load_checkpoint, save_checkpoint
 from tune_flow.training.config import TrainingConfig
 from tune_flow.training.trainer import FlowTrainer
 
-# Metrics reported to Tune each epoch (plus `stop_reason`, a string, "" while running).
+# Metrics reported to Tune each epoch (plus `stop_reason`, a string, "" while running). The sample
+# metrics (w2, energy_distance, ...) are reported on evaluation epochs only, so that no scheduler or
+# searcher ever sees a stale value (see tune_flow.evaluation.in_trial).
 REPORTED = (
     "epoch",
+    "step",
+    "samples_seen",
     "train_loss",
     "val_loss",
     "raw_val_loss",
     "best_val_loss",
     "lr",
     "samples_per_second",
+    "num_parameters",
 )
+# The value Tune's CheckpointConfig ranks checkpoints by: the search metric where it was computed
+# this epoch, NaN (ranked worst by Tune) where it was not, so the kept "best" checkpoint is the one
+# at the trial's best value of the search metric.
+CHECKPOINT_SCORE = "checkpoint_score"
 # Test-only switch: "EPOCH" makes the first attempt of each trial exit its worker process hard
 # after that epoch (a real process death, for testing FailureConfig retries). Never set by users.
 CRASH_ONCE_ENV = "TUNE_FLOW_TEST_CRASH_AT_EPOCH"
 
 Reporter = Callable[[dict[str, Any], Path | None], None]
+
+
+@dataclass(frozen=True)
+class Objective:
+    """What the search ranks trials by: ``metric`` (the first objective) and ``mode``, and the
+    points (``time_attr`` values: ASHA's rungs) where trials must evaluate their sample metrics."""
+
+    metric: str = "val_loss"
+    mode: str = "min"
+    milestones: tuple[tuple[str, float], ...] = ()
+
+    def better(self, value: float, best: float | None) -> bool:
+        if not math.isfinite(value):
+            return False
+        if best is None:
+            return True
+        return value < best if self.mode == "min" else value > best
 
 
 def trial_config(params: dict[str, Any], base: dict[str, Any]) -> TrainingConfig:
@@ -43,30 +71,52 @@ def trial_config(params: dict[str, Any], base: dict[str, Any]) -> TrainingConfig
     return TrainingConfig.from_dict(values)
 
 
-def search_metrics(metrics: dict[str, Any]) -> dict[str, Any]:
-    """What the search sees each epoch. A diverged epoch's losses become +inf: Optuna records inf
-    as a completed, worst-possible value (NaN would fail the trial and teach TPE nothing), ASHA
-    ranks it last, and it can never be the best."""
+def search_metrics(metrics: dict[str, Any], objective: Objective = Objective()) -> dict[str, Any]:
+    """What the search sees each epoch. A diverged epoch's losses (and sample metrics) become
+    +inf: Optuna records inf as a completed, worst-possible value (NaN would fail the trial and
+    teach TPE nothing), ASHA ranks it last, and it can never be the best."""
     out = {key: float(metrics[key]) for key in REPORTED}
-    out["epoch"] = int(metrics["epoch"])
-    for key in ("train_loss", "val_loss", "raw_val_loss", "best_val_loss"):
-        if not math.isfinite(out[key]):
+    for key in ("epoch", "step", "samples_seen", "num_parameters"):
+        out[key] = int(metrics[key])
+    out.update({k: float(v) for k, v in metrics.items() if is_sample_metric(k)})
+    if metrics["stop_reason"] == "diverged" and is_sample_metric(objective.metric):
+        out[objective.metric] = math.inf
+    for key, value in out.items():
+        if isinstance(value, float) and math.isnan(value):
             out[key] = math.inf
     out["stop_reason"] = metrics["stop_reason"]
+    out[CHECKPOINT_SCORE] = out.get(objective.metric, math.nan)
     return out
 
 
 class _EpochReporter:
-    """Epoch callback: decides when to checkpoint, then hands metrics (+ checkpoint dir) on."""
+    """Epoch callback: decides when to checkpoint, then hands metrics (+ checkpoint dir) on.
 
-    def __init__(self, report: Reporter, crash_at_epoch: int | None = None) -> None:
+    Checkpoints at every improvement of the search metric (so the best model survives), every
+    ``checkpoint_every`` epochs (so a crash loses at most that many) and at the last epoch."""
+
+    def __init__(
+        self, report: Reporter, objective: Objective, crash_at_epoch: int | None = None
+    ) -> None:
         self.report = report
+        self.objective = objective
         self.crash_at_epoch = crash_at_epoch
 
+    def _improved(self, reported: dict[str, Any], trainer: FlowTrainer) -> bool:
+        metric = self.objective.metric
+        if metric == "val_loss":
+            return bool(trainer.history[-1]["improved"])
+        earlier = [h[metric] for h in trainer.history[:-1] if metric in h]
+        best = None
+        for value in earlier:
+            if self.objective.better(float(value), best):
+                best = float(value)
+        return metric in trainer.history[-1] and self.objective.better(reported[metric], best)
+
     def __call__(self, metrics: dict[str, Any], trainer: FlowTrainer) -> None:
-        reported = search_metrics(metrics)
+        reported = search_metrics(metrics, self.objective)
         wants_checkpoint = (
-            metrics["improved"]
+            self._improved(reported, trainer)
             or metrics["epoch"] % trainer.config.checkpoint_every == 0
             or bool(metrics["stop_reason"])
         )
@@ -87,10 +137,11 @@ def run_trial(
     checkpoint_dir: Path | None = None,
     num_threads: int | None = None,
     crash_at_epoch: int | None = None,
+    objective: Objective = Objective(),
 ) -> dict[str, Any]:
     """Train one trial, resuming from ``checkpoint_dir`` when given; return the summary."""
     overrides = {"num_threads": num_threads} if num_threads else {}
-    callback = _EpochReporter(report, crash_at_epoch)
+    callback = _EpochReporter(report, objective, crash_at_epoch)
     if checkpoint_dir is not None:
         state = load_checkpoint(checkpoint_dir / CHECKPOINT_FILENAME)
         trainer = FlowTrainer.from_checkpoint(state, callback, **overrides)
@@ -99,12 +150,18 @@ def run_trial(
         if overrides:
             config = config.replace(**overrides)
         trainer = FlowTrainer(config, callback)
+    if is_sample_metric(objective.metric):
+        trainer.eval_milestones = list(objective.milestones)
     return trainer.train()
 
 
-def train_flow(config: dict[str, Any], base: dict[str, Any] | None = None) -> None:
+def train_flow(
+    config: dict[str, Any],
+    base: dict[str, Any] | None = None,
+    objective: Objective = Objective(),
+) -> None:
     """Ray Tune function trainable. ``config``: the sampled parameters; ``base``: fixed values
-    (bound with ``tune.with_parameters``)."""
+    and ``objective``: the search metric (both bound with ``tune.with_parameters``)."""
     import ray
     from ray import tune
 
@@ -130,7 +187,11 @@ def train_flow(config: dict[str, Any], base: dict[str, Any] | None = None) -> No
             report,
             num_threads=num_threads,
             crash_at_epoch=int(crash) if crash else None,
+            objective=objective,
         )
         return
     with checkpoint.as_directory() as directory:
-        run_trial(params, base or {}, report, Path(directory), num_threads=num_threads)
+        run_trial(
+            params, base or {}, report, Path(directory), num_threads=num_threads,
+            objective=objective,
+        )  # fmt: skip

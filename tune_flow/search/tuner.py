@@ -6,8 +6,11 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from tune_flow.evaluation.in_trial import is_sample_metric
 from tune_flow.search.progress import LiveTable
-from tune_flow.search.trainable import train_flow
+from tune_flow.search.rungs import milestones as rung_milestones
+from tune_flow.search.rungs import num_train_rows, resolve_max_t
+from tune_flow.search.trainable import CHECKPOINT_SCORE, Objective, train_flow
 from tune_flow.space import SearchSpace
 
 
@@ -21,7 +24,8 @@ def build_searcher(
     import warnings
 
     import optuna
-    from ray.tune.search.optuna import OptunaSearch
+
+    from tune_flow.search.optuna_searcher import TruthfulOptunaSearch
 
     # `multivariate`/`group` are marked experimental in Optuna but are the documented way to
     # model conditional spaces with TPE.
@@ -39,33 +43,38 @@ def build_searcher(
         )
     else:
         sampler = optuna.samplers.RandomSampler(seed=seed)
-    return OptunaSearch(
+    multi = space.is_multi_objective
+    return TruthfulOptunaSearch(
         space=space.sample,
-        metric=space.metric,
-        mode=space.mode,
+        metric=space.metrics if multi else space.metric,
+        mode=space.modes if multi else space.mode,
         sampler=sampler,
         storage=optuna_storage,
         study_name=study_name if optuna_storage is not None else None,
     )
 
 
-def build_scheduler(space: SearchSpace, experiment_dir: Path | None = None) -> Any:
-    """ASHA (one bracket, rungs at grace_period x reduction_factor^k epochs), the median stopping
-    rule, or FIFO. Time is counted in epochs, which survive a trial's restore. With an
-    ``experiment_dir``, ASHA keeps its rungs there so that ``--resume`` continues them."""
+def build_scheduler(
+    space: SearchSpace, experiment_dir: Path | None = None, max_t: int | None = None
+) -> Any:
+    """ASHA (one bracket, rungs at grace_period x reduction_factor^k), the median stopping rule,
+    or FIFO. Time is counted in ``scheduler.time_attr`` units (epochs by default; optimizer steps
+    or samples seen), which survive a trial's restore. ``max_t``: resolved by
+    :func:`tune_flow.search.rungs.resolve_max_t`. With an ``experiment_dir``, ASHA keeps its
+    rungs there so that ``--resume`` continues them."""
     from ray.tune.schedulers import ASHAScheduler, FIFOScheduler, MedianStoppingRule
 
     from tune_flow.search.asha_state import STATE_FILENAME, PersistentASHAScheduler
 
     spec = space.scheduler
-    max_t = spec.max_t or space.base.get("max_epochs", 100)
+    max_t = max_t or spec.max_t or space.base.get("max_epochs", 100)
     if spec.type == "asha":
         make_asha: Any = ASHAScheduler
         if experiment_dir is not None:
             experiment_dir.mkdir(parents=True, exist_ok=True)
             make_asha = partial(PersistentASHAScheduler, experiment_dir / STATE_FILENAME)
         return make_asha(
-            time_attr="epoch",
+            time_attr=spec.time_attr,
             max_t=max_t,
             # A short run (e.g. --max-epochs 2 for a smoke test) keeps a rung at its last epoch.
             grace_period=min(spec.grace_period, max_t),
@@ -74,9 +83,27 @@ def build_scheduler(space: SearchSpace, experiment_dir: Path | None = None) -> A
         )
     if spec.type == "median":
         return MedianStoppingRule(
-            time_attr="epoch", grace_period=spec.grace_period, min_samples_required=3
+            time_attr=spec.time_attr, grace_period=spec.grace_period, min_samples_required=3
         )
     return FIFOScheduler()
+
+
+def build_trainable(space: SearchSpace, max_t: int | None = None) -> Any:
+    """``train_flow`` with the space's fixed values, its objective and its resources bound."""
+    from ray import tune
+
+    milestones: tuple[tuple[str, float], ...] = ()
+    if space.scheduler.type == "asha":
+        rungs = rung_milestones(
+            space.scheduler.grace_period, space.scheduler.reduction_factor,
+            max_t or space.scheduler.max_t or space.base.get("max_epochs", 100),
+        )  # fmt: skip
+        milestones = tuple((space.scheduler.time_attr, rung) for rung in rungs)
+    objective = Objective(space.metric, space.mode, milestones)
+    return tune.with_resources(
+        tune.with_parameters(train_flow, base=space.base, objective=objective),
+        {"cpu": space.resources["cpu"], "gpu": space.resources["gpu"]},
+    )  # with_resources outermost: inside with_parameters it once lost the request (ray#30839)
 
 
 def build_tuner(
@@ -92,15 +119,22 @@ def build_tuner(
     optuna_storage: Any = None,
     reuse_actors: bool = True,
     outputs_dir: Path | None = None,
+    max_t: int | None = None,
 ) -> Any:
     """The Tuner of a search. ``outputs_dir``: local directory for the ASHA rungs (default: the
-    experiment directory under a local ``storage_path``)."""
+    experiment directory under a local ``storage_path``). ``max_t``: ASHA's horizon in
+    ``time_attr`` units (default: resolved from the space and its data)."""
+    import os
+
     from ray import tune
 
-    trainable = tune.with_resources(
-        tune.with_parameters(train_flow, base=space.base),
-        {"cpu": space.resources["cpu"], "gpu": space.resources["gpu"]},
-    )  # with_resources outermost: inside with_parameters it once lost the request (ray#30839)
+    if max_t is None:
+        max_t = resolve_max_t(space, num_train_rows(space))
+    if any(is_sample_metric(name) for name in space.metrics):
+        # Sample metrics come on evaluation epochs only; Tune must not require them every epoch
+        # (schedulers and our searcher skip results without them).
+        os.environ["TUNE_DISABLE_STRICT_METRIC_CHECKING"] = "1"
+    trainable = build_trainable(space, max_t)
     param_space: dict[str, Any] = {}
     num_samples = space.run_cap
     if space.method == "grid":
@@ -114,7 +148,7 @@ def build_tuner(
             metric=space.metric,
             mode=space.mode,
             search_alg=build_searcher(space, seed, optuna_storage, study_name=name),
-            scheduler=build_scheduler(space, outputs_dir or Path(storage_path) / name),
+            scheduler=build_scheduler(space, outputs_dir or Path(storage_path) / name, max_t),
             num_samples=num_samples,
             max_concurrent_trials=max_concurrent,
             reuse_actors=reuse_actors,  # no actor start-up (torch import) per trial
@@ -125,13 +159,18 @@ def build_tuner(
             storage_path=str(storage_path),
             checkpoint_config=tune.CheckpointConfig(
                 num_to_keep=2,
-                checkpoint_score_attribute=space.metric,
+                checkpoint_score_attribute=CHECKPOINT_SCORE,  # the search metric, when fresh
                 checkpoint_score_order=space.mode,
             ),  # fmt: skip
             failure_config=tune.FailureConfig(max_failures=max_failures),
             verbose=0,
             callbacks=[
-                LiveTable(space.metric, [p.name for p in space.parameters], space.scheduler.type),
+                LiveTable(
+                    space.metric,
+                    [p.name for p in space.parameters],
+                    space.scheduler.type,
+                    mode=space.mode,
+                ),  # fmt: skip
                 *(callbacks or []),
             ],
         ),

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from tune_flow.errors import UserInputError, exits_cleanly_on_user_error, one_of, suggest
+from tune_flow.evaluation.in_trial import is_sample_metric, sample_metric_names
 from tune_flow.space.parameters import (
     PLACEHOLDER_AXES,
     Problems,
@@ -41,8 +42,10 @@ from tune_flow.yaml_io import load_yaml_mapping
 METHODS = ("bayes", "random", "grid")
 SCHEDULERS = ("asha", "fifo", "median")
 GOALS = ("minimize", "maximize")
-# Metrics the trainable reports every epoch.
-REPORTED_METRICS = ("val_loss", "raw_val_loss", "train_loss", "best_val_loss")
+# Metrics the trainable reports every epoch; the sample metrics (w2, energy_distance, ... see
+# tune_flow.evaluation.in_trial) come on evaluation epochs.
+REPORTED_METRICS = ("val_loss", "raw_val_loss", "train_loss", "best_val_loss", "num_parameters")
+TIME_ATTRS = ("epoch", "step", "samples_seen")  # ASHA's unit: epochs, optimizer steps, samples
 TOP_LEVEL_KEYS = {
     "name", "description", "method", "metric", "run_cap", "base", "parameters",
     "early_terminate", "scheduler", "resources_per_trial",
@@ -82,7 +85,6 @@ def parse_space(
     if method not in METHODS:
         problems.add(f"`method` is {method!r}, but must be {one_of(METHODS)}")
 
-    metric, goal = _parse_metric(raw.get("metric", {}), problems)
     run_cap = _parse_positive_int(raw.get("run_cap", 16), "run_cap", problems)
 
     base = raw.get("base", {})
@@ -90,6 +92,7 @@ def parse_space(
         problems.add("`base` must be a mapping of TrainingConfig fields to values")
         base = {}
     base_config = _check_base(base, problems)
+    objectives = parse_objectives(raw.get("metric", {}), base, problems)
 
     parameters: list[Parameter] = []
     raw_params = raw.get("parameters", {})
@@ -127,11 +130,13 @@ def parse_space(
         raw.get("scheduler"), raw.get("early_terminate"), max_epochs, problems
     )
     resources = _parse_resources(raw.get("resources_per_trial", {}), problems)
+    check_objectives_and_scheduler(objectives, scheduler, problems)
 
     if problems.items:
         return None, problems.items
     space = SearchSpace(
-        name=name, method=method, metric=metric, goal=goal, run_cap=run_cap, base=dict(base),
+        name=name, method=method, metric=objectives[0][0], goal=objectives[0][1],
+        objectives=objectives, run_cap=run_cap, base=dict(base),
         parameters=parameters, scheduler=scheduler, resources=resources, notes=notes, path=path,
     )  # fmt: skip
     return space, []
@@ -170,22 +175,61 @@ def _unknown_parameters(flat: dict[str, Any], problems: Problems) -> set[str]:
     return set(unknown)
 
 
-def _parse_metric(metric: Any, problems: Problems) -> tuple[str, str]:
+def valid_metrics(base: dict[str, Any]) -> list[str]:
+    """Every name a space may rank by, given its ``base`` (the eval_steps it reports)."""
+    eval_steps = base.get(
+        "eval_steps", TrainingConfig.__dataclass_fields__["eval_steps"].default_factory()
+    )  # type: ignore[misc]
+    steps = eval_steps if isinstance(eval_steps, list) else [eval_steps]
+    return list(REPORTED_METRICS) + sample_metric_names([s for s in steps if isinstance(s, int)])
+
+
+def parse_objectives(
+    metric: Any, base: dict[str, Any], problems: Problems
+) -> list[tuple[str, str]]:
+    """``metric``: a name, ``{name, goal}``, or a list of them (multi-objective). Returns
+    [(name, goal), ...], the first being the metric checkpoints and the final table rank by."""
+    items = metric if isinstance(metric, list) else [metric]
+    if not items:
+        problems.add("`metric` is an empty list; give at least one {name, goal}")
+        return [("val_loss", "minimize")]
+    objectives = [_parse_metric(item, base, problems) for item in items]
+    names = [name for name, _ in objectives]
+    if len(set(names)) < len(names):
+        problems.add(f"`metric` lists {', '.join(names)}: each objective once")
+    return objectives
+
+
+def check_objectives_and_scheduler(
+    objectives: list[tuple[str, str]], scheduler: SchedulerSpec, problems: Problems
+) -> None:
+    if len(objectives) > 1 and scheduler.type != "fifo":
+        problems.add(
+            f"`metric` lists {len(objectives)} objectives, but scheduler {scheduler.type} ranks "
+            "trials by one metric: use `scheduler: {type: fifo}` (or drop early_terminate) for a "
+            "multi-objective search"
+        )
+
+
+def _parse_metric(metric: Any, base: dict[str, Any], problems: Problems) -> tuple[str, str]:
     if isinstance(metric, str):
         metric = {"name": metric}
     if not isinstance(metric, dict):
-        problems.add("`metric` must be a mapping with `name` and `goal`")
+        problems.add("`metric` must be a mapping with `name` and `goal` (or a list of them)")
         return "val_loss", "minimize"
     for key in metric:
         if key not in ("name", "goal", "target", "impute", "impute_while_running"):
             problems.add(f"unknown key `metric.{key}`; valid: name, goal")
     name = metric.get("name", "val_loss")
     goal = metric.get("goal", "minimize")
-    if name not in REPORTED_METRICS:
+    valid = valid_metrics(base)
+    if name not in valid:
         problems.add(
-            f"`metric.name` is {name!r}, but the trainable reports only "
-            f"{', '.join(REPORTED_METRICS)}.{suggest(str(name), REPORTED_METRICS)}"
+            f"`metric.name` is {name!r}, but trials report only "
+            f"{', '.join(valid)}.{suggest(str(name), valid)}"
         )
+    elif is_sample_metric(name) and as_number(base.get("eval_samples", 1)) == 0:
+        problems.add(f"`metric.name` is {name!r}, but `base.eval_samples` is 0 (no sample metrics)")
     if goal not in GOALS:
         problems.add(f"`metric.goal` is {goal!r}, but must be minimize or maximize")
     return name, goal
@@ -258,10 +302,21 @@ def _parse_scheduler(raw: Any, early: Any, max_epochs: int, problems: Problems) 
         )
         return spec
     for key in raw:
-        if key not in ("type", "max_t", "grace_period", "reduction_factor"):
+        if key not in ("type", "max_t", "grace_period", "reduction_factor", "time_attr"):
             problems.add(
-                f"unknown key `scheduler.{key}`; valid: type, max_t, grace_period, reduction_factor"
+                f"unknown key `scheduler.{key}`; valid: type, time_attr, max_t, grace_period, "
+                "reduction_factor"
             )
+    time_attr = raw.get("time_attr", "epoch")
+    if time_attr not in TIME_ATTRS:
+        problems.add(
+            f"`scheduler.time_attr` is {time_attr!r}, but must be {one_of(TIME_ATTRS)}"
+            f"{suggest(str(time_attr), TIME_ATTRS)}"
+        )
+    elif time_attr != "epoch":
+        spec.time_attr = time_attr
+        # max_t and grace_period count in this unit now; an epoch-valued default would be wrong.
+        spec.max_t = None
     kind = raw.get("type", spec.type)
     if kind not in SCHEDULERS:
         problems.add(f"`scheduler.type` is {kind!r}, but must be {one_of(SCHEDULERS)}")

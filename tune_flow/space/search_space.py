@@ -25,10 +25,14 @@ class Parameter:
 
 @dataclass
 class SchedulerSpec:
+    """ASHA/median settings. ``max_t`` and ``grace_period`` count in ``time_attr`` units: epochs,
+    optimizer steps (``step``) or training samples seen (``samples_seen``)."""
+
     type: str = "fifo"
-    max_t: int | None = None  # epochs; defaults to the base's max_epochs
+    max_t: int | None = None  # None: the trials' whole run (max_epochs in time_attr units)
     grace_period: int = 1
     reduction_factor: float = 3
+    time_attr: str = "epoch"
 
 
 @dataclass
@@ -46,11 +50,34 @@ class SearchSpace:
     resources: dict[str, float]
     notes: list[str] = field(default_factory=list)
     path: str | None = None
+    # [(name, goal)], the first one being ``metric``/``goal``; more than one: multi-objective.
+    objectives: list[tuple[str, str]] = field(default_factory=list)
+    num_train: int | None = None  # training rows of the base config, once its data is loaded
+
+    def __post_init__(self) -> None:
+        if not self.objectives:
+            self.objectives = [(self.metric, self.goal)]
 
     @property
     def mode(self) -> str:
         """Tune's word for the goal."""
         return "min" if self.goal == "minimize" else "max"
+
+    @property
+    def metrics(self) -> list[str]:
+        return [name for name, _ in self.objectives]
+
+    @property
+    def modes(self) -> list[str]:
+        return ["min" if goal == "minimize" else "max" for _, goal in self.objectives]
+
+    @property
+    def is_multi_objective(self) -> bool:
+        return len(self.objectives) > 1
+
+    def set_objectives(self, objectives: list[tuple[str, str]]) -> None:
+        self.objectives = list(objectives)
+        self.metric, self.goal = objectives[0]
 
     def sample(self, trial: Any) -> dict[str, Any]:
         """Optuna define-by-run: draw the parameters that apply, in file order (conditions may
@@ -96,12 +123,14 @@ class SearchSpace:
 
     def describe(self) -> list[str]:
         lines = [
-            f"space {self.name!r}: method {self.method}, {self.goal} {self.metric}, "
-            f"run_cap {self.run_cap}",
+            f"space {self.name!r}: method {self.method}, "
+            + ", ".join(f"{goal} {name}" for name, goal in self.objectives)
+            + f", run_cap {self.run_cap}",
             f"scheduler: {self.scheduler.type}"
             + (
-                f" (grace_period {self.scheduler.grace_period}, reduction_factor "
-                f"{self.scheduler.reduction_factor}, max_t {self.scheduler.max_t})"
+                f" (time_attr {self.scheduler.time_attr}, grace_period "
+                f"{self.scheduler.grace_period}, reduction_factor "
+                f"{self.scheduler.reduction_factor}, max_t {self.scheduler.max_t or 'the run'})"
                 if self.scheduler.type != "fifo"
                 else ""
             ),

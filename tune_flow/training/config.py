@@ -13,12 +13,14 @@ from typing import Any
 
 from tune_flow.data import (
     AUGMENTATIONS,
+    NORMALIZATIONS,
     PAIR_SEPARATOR,
     check_dataset_name,
     parse_dataset,
     validate_stats_file,
 )
 from tune_flow.errors import UserInputError, one_of, suggest
+from tune_flow.evaluation.sampling import METHODS as SAMPLING_METHODS
 from tune_flow.models import ACTIVATIONS, ARCHITECTURES
 from tune_flow.training.flows import FLOWS
 
@@ -69,6 +71,14 @@ class TrainingConfig:
     train_size: float | None = None  # count or fraction of the remaining rows; None: all
     data_seed: int = 0  # synthetic data and split permutation, shared across trials
     stats_path: str | None = None  # reuse normalisation stats instead of fitting them
+    normalize: str = "standard"  # standard (per feature), global (one scale), none
+
+    # In-trial sample quality (tune_flow.evaluation.in_trial): generated points against the
+    # validation split, in original units. The search can rank and cut trials by these.
+    eval_samples: int = 500  # points generated per evaluation; 0: no sample metrics
+    eval_steps: list[int] = field(default_factory=lambda: [100])  # ODE steps; each is reported
+    eval_method: str = "euler"  # euler, midpoint or rk4
+    eval_every: int = 20  # epochs between evaluations (also at rung epochs and the last epoch)
 
     # Run.
     device: str = "auto"
@@ -112,7 +122,11 @@ class TrainingConfig:
                     f"Unknown config key `{key}`.{suggest(str(key), names)} "
                     f"Valid keys: {', '.join(names)}"
                 )
-        required = [f.name for f in dataclasses.fields(cls) if f.default is dataclasses.MISSING]
+        required = [
+            f.name
+            for f in dataclasses.fields(cls)
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        ]
         missing = [k for k in required if k not in values]
         if missing:
             raise UserInputError(
@@ -136,6 +150,16 @@ class TrainingConfig:
         _check_choice("flow", self.flow, FLOWS)
         _check_choice("aug", self.aug, AUGMENTATIONS)
         _check_choice("activation", self.activation, ACTIVATIONS)
+        _check_choice("normalize", self.normalize, dict.fromkeys(NORMALIZATIONS))
+        _check_choice("eval_method", self.eval_method, dict.fromkeys(SAMPLING_METHODS))
+        _check("eval_samples", self.eval_samples, self.eval_samples >= 0, "eval_samples >= 0")
+        _check("eval_every", self.eval_every, self.eval_every >= 0, "eval_every >= 0")
+        _check(
+            "eval_steps",
+            self.eval_steps,
+            bool(self.eval_steps) and all(n >= 1 for n in self.eval_steps),
+            "a non-empty list of step counts >= 1",
+        )
         source, target = parse_dataset(self.dataset, self.source)
         check_dataset_name(target)
         if source is not None:
@@ -209,6 +233,9 @@ def _check_choice(name: str, value: str, registry: typing.Mapping[str, Any]) -> 
 
 def _coerce(name: str, value: Any, hint: Any) -> Any:
     """Coerce a YAML/CLI value to the field's type; YAML reads ``1e-5`` as a string."""
+    if typing.get_origin(hint) is list:  # eval_steps: a count or a list of counts
+        items = value if isinstance(value, (list, tuple)) else [value]
+        return [_coerce(name, item, typing.get_args(hint)[0]) for item in items]
     allowed = _allowed_types(hint)
     if value is None:
         if type(None) in allowed:

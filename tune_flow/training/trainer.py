@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from tune_flow.data import AUGMENTATIONS, FlowData, build_data
+from tune_flow.evaluation.in_trial import SampleEvaluator, fixed_source_draw, is_sample_metric
 from tune_flow.models import build_model
 from tune_flow.training.config import TrainingConfig
 from tune_flow.training.device import available_cpus, describe_device, resolve_device
@@ -28,6 +29,8 @@ from tune_flow.training.schedule import get_cosine_schedule_with_warmup
 logger = logging.getLogger(__name__)
 
 EpochCallback = Callable[[dict[str, Any], "FlowTrainer"], None]
+# Units a search can count a trial's progress in (ASHA's ``time_attr``), reported every epoch.
+TIME_ATTRIBUTES = ("epoch", "step", "samples_seen")
 
 # The validation draws (x_0, t, eps) come from this fixed seed, not the trial's, so every trial
 # and every epoch is judged on the same points: val-loss differences come from the models.
@@ -42,7 +45,9 @@ class FlowTrainer:
         config: the run; validated on construction.
         on_epoch_end: called after every epoch with the epoch's metrics (``epoch``,
             ``train_loss``, ``val_loss`` (EMA weights), ``raw_val_loss``, ``best_val_loss``,
-            ``lr``, ``samples_per_second``, ``improved``, ``stop_reason``) and the trainer.
+            ``lr``, ``samples_per_second``, ``improved``, ``stop_reason``, ``step``,
+            ``samples_seen``, ``num_parameters``; on evaluation epochs also the sample metrics
+            of :mod:`tune_flow.evaluation.in_trial`, such as ``w2``) and the trainer.
     """
 
     def __init__(self, config: TrainingConfig, on_epoch_end: EpochCallback | None = None) -> None:
@@ -89,6 +94,11 @@ class FlowTrainer:
         self.early_stopping = EarlyStopping(patience=config.patience, min_delta=config.min_delta)
         self.generator = torch.Generator(self.device).manual_seed(config.seed)
         self.val_path = self._fixed_validation_path()
+        self.num_parameters = sum(p.numel() for p in self.model.parameters())
+        self.evaluator = self._sample_evaluator() if config.eval_samples > 0 else None
+        # Extra evaluation points as (time attribute, value): a search puts its ASHA rungs here
+        # so that every rung decision on a sample metric sees a value computed at that rung.
+        self.eval_milestones: list[tuple[str, float]] = []
 
         self.epoch = 0
         self.global_step = 0
@@ -104,6 +114,39 @@ class FlowTrainer:
             return torch.randn(n, self.data.dim, generator=generator, device=self.device)
         index = torch.randint(0, len(pool), (n,), generator=generator, device=self.device)
         return pool[index]
+
+    def _sample_evaluator(self) -> SampleEvaluator:
+        """Judge on the validation split (original units) from one fixed source draw."""
+        config = self.config
+        pool = None if self.data.x_0_val is None else self.data.x_0_val
+        x_0 = fixed_source_draw(config.eval_samples, self.data.dim, self.device, pool)
+        reference = self.data.stats.denormalize(self.data.x_1_val[: config.eval_samples])
+        return SampleEvaluator(
+            x_0, reference, config.eval_steps, config.eval_method, self.data.stats
+        )
+
+    def time_at(self, attribute: str, epoch: int) -> float:
+        """A time attribute (:data:`TIME_ATTRIBUTES`) after ``epoch`` whole epochs."""
+        steps = epoch * self.steps_per_epoch
+        return {"epoch": epoch, "step": steps, "samples_seen": steps * self.batch_size}[attribute]
+
+    def evaluation_due(self, epoch: int) -> bool:
+        """Every ``eval_every`` epochs, at the last epoch, and at the first epoch at or past each
+        milestone (where ASHA's rung records its value)."""
+        if self.stop_reason is not None:
+            return True
+        if self.config.eval_every and epoch % self.config.eval_every == 0:
+            return True
+        return any(
+            self.time_at(attribute, epoch - 1) < value <= self.time_at(attribute, epoch)
+            for attribute, value in self.eval_milestones
+        )
+
+    def evaluate_samples(self) -> dict[str, float]:
+        """Sample metrics of the EMA weights now (see :mod:`tune_flow.evaluation.in_trial`)."""
+        assert self.evaluator is not None
+        with self.ema.average_parameters(self.model):
+            return self.evaluator(self.model)
 
     def _fixed_validation_path(self) -> PathSample:
         """Validation points on the path, drawn once from :data:`VALIDATION_SEED`."""
@@ -205,7 +248,17 @@ class FlowTrainer:
                 samples_per_second=self.steps_per_epoch * self.batch_size / train_seconds,
                 improved=improved,
                 stop_reason=self.stop_reason or "",
+                step=self.global_step,
+                samples_seen=self.global_step * self.batch_size,
+                num_parameters=self.num_parameters,
             )
+            # A diverged model has nothing to sample; the search reports it as inf.
+            if (
+                self.evaluator is not None
+                and self.stop_reason != "diverged"
+                and self.evaluation_due(self.epoch)
+            ):
+                metrics.update(self.evaluate_samples())
             self.history.append(metrics)
             if self.on_epoch_end is not None:
                 self.on_epoch_end(metrics, self)
@@ -228,8 +281,17 @@ class FlowTrainer:
             * self.steps_per_epoch
             * self.batch_size
             / max(self.train_seconds, 1e-9),
-            "num_parameters": sum(p.numel() for p in self.model.parameters()),
+            "num_parameters": self.num_parameters,
             "device": str(self.device),
+            # The last in-trial evaluation (validation split), e.g. ``w2``; {} when off.
+            "sample_metrics": next(
+                (
+                    {k: v for k, v in h.items() if is_sample_metric(k)}
+                    for h in reversed(self.history)
+                    if "w2" in h
+                ),
+                {},
+            ),
         }
 
     # ------------------------------------------------------------------ state

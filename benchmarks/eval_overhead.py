@@ -1,0 +1,82 @@
+"""In-trial evaluation overhead: the default `make search` job with sample metrics on and off.
+
+    python benchmarks/eval_overhead.py [--space search_spaces/arch.yaml] [--repeats 2] [--smoke-test]
+
+Runs the search CLI as `make search` does (subprocess, launch to exit, --no-dashboard so that the
+dashboard's start-up noise stays out of both sides), alternating "evaluation off"
+(`--set eval_samples=0`, the baseline) and the shipped defaults, in the same sitting. Both rank by
+the space's own metric, so the searcher and ASHA make the same decisions given the same seed.
+Prints wall time and the summed trial time (Tune's time_total_s) per epoch, and the ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run(space: str, extra: list[str], storage: Path, name: str) -> dict:
+    cmd = [
+        sys.executable, "-m", "tune_flow.search", "--space", space, "--storage-path", str(storage),
+        "--name", name, "--no-dashboard", "--no-report", "--seed", "0", *extra,
+    ]  # fmt: skip
+    started = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    wall = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise SystemExit(proc.stderr[-3000:])
+    rows = list(csv.DictReader((storage / name / "trials.csv").open()))
+    epochs = sum(int(r["epochs_run"]) for r in rows)
+    trial_seconds = 0.0
+    for row in rows:
+        last = (Path(row["trial_dir"]) / "result.json").read_text().splitlines()[-1]
+        trial_seconds += json.loads(last)["time_total_s"]
+    return {"wall": wall, "epochs": epochs, "trial_seconds": trial_seconds}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--space", default="search_spaces/arch.yaml")
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--smoke-test", action="store_true", help="4 trials, 6 epochs, 1 repeat")
+    args = parser.parse_args()
+    extra = ["--num-samples", "4", "--max-epochs", "6"] if args.smoke_test else []
+    repeats = 1 if args.smoke_test else args.repeats
+    sides = {"off": ["--set", "eval_samples=0"], "on": []}
+    measured: dict[str, list[dict]] = {"off": [], "on": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(repeats):
+            for side, flags in sides.items():
+                result = run(args.space, extra + flags, Path(tmp), f"{side}{i}")
+                measured[side].append(result)
+                print(
+                    f"{side:>3} #{i}: wall {result['wall']:.1f} s, {result['epochs']} epochs, "
+                    f"trial time {result['trial_seconds']:.1f} s "
+                    f"({1000 * result['trial_seconds'] / result['epochs']:.1f} ms/epoch)",
+                    flush=True,
+                )
+
+    def median(side: str, key: str) -> float:
+        return statistics.median(r[key] for r in measured[side])
+
+    def per_epoch(side: str) -> float:
+        return statistics.median(r["trial_seconds"] / r["epochs"] for r in measured[side])
+
+    print(
+        f"baseline (evaluation off): wall {median('off', 'wall'):.1f} s, {per_epoch('off') * 1000:.1f} ms/epoch"
+    )
+    print(f"wall time ratio on/off:          {median('on', 'wall') / median('off', 'wall'):.3f}")
+    print(f"trial time per epoch ratio on/off: {per_epoch('on') / per_epoch('off'):.3f}")
+
+
+if __name__ == "__main__":
+    main()

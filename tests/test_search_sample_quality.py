@@ -1,0 +1,155 @@
+"""Searches ranked by sample quality: w2 in trials, fresh ASHA rungs, best checkpoints,
+the final test-split evaluation, Pareto fronts, and the warm-up warning."""
+
+import csv
+import json
+from pathlib import Path
+
+import optuna
+import pytest
+
+from tune_flow.search import cli as search
+
+pytestmark = pytest.mark.ray
+
+
+def _rows(experiment: Path) -> list[dict]:
+    with (experiment / "trials.csv").open() as handle:
+        return list(csv.DictReader(handle))
+
+
+def _results(trial_dir: str) -> list[dict]:
+    return [json.loads(line) for line in (Path(trial_dir) / "result.json").open()]
+
+
+def test_search_ranks_and_cuts_by_w2_with_fresh_rungs(ray_cluster, write_space, tmp_path, capsys):
+    space = write_space(
+        "w2",
+        method="random",
+        run_cap=4,
+        metric={"name": "w2", "goal": "minimize"},
+        base={"max_epochs": 6, "eval_samples": 200, "eval_every": 4},
+        parameters={"width": {"values": [4, 16, 32]}, "lr": {"values": [1e-4, 3e-3]}},
+        scheduler={"type": "asha", "grace_period": 2, "reduction_factor": 2},
+    )
+    storage = tmp_path / "results"
+    db = tmp_path / "study.db"
+    assert (
+        search.main(
+            [
+                "--space",
+                space,
+                "--storage-path",
+                str(storage),
+                "--name",
+                "w2",
+                "--optuna-storage",
+                f"sqlite:///{db}",
+                "--no-report",
+            ]
+        )  # fmt: skip
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "ASHA rungs at epoch 2, 4 (max_t 6)" in out
+    experiment = storage / "w2"
+    rows = _rows(experiment)
+    assert len(rows) == 4
+    assert [float(r["best_w2"]) for r in rows] == sorted(float(r["best_w2"]) for r in rows)
+
+    for row in rows:
+        results = _results(row["trial_dir"])
+        evaluated = {r["epoch"]: r for r in results if "w2" in r}
+        assert all("energy_distance" in r for r in evaluated.values())
+        # At every rung reached (epochs 2 and 4), at eval_every (4) and at the last epoch.
+        last = int(row["epochs_run"])
+        assert set(evaluated) == {e for e in (2, 4, last) if e <= last}
+        assert float(row["best_w2"]) == min(r["w2"] for r in evaluated.values())
+        # The checkpoint named is the one at the trial's best w2.
+        best_epoch = min(evaluated.values(), key=lambda r: r["w2"])["epoch"]
+        state = Path(row["checkpoint"]) / "checkpoint.pt"
+        import torch
+
+        assert torch.load(state, weights_only=False)["epoch"] == best_epoch
+        assert row["last_checkpoint"]
+
+    # Every rung value ASHA recorded is the w2 computed at that rung's epoch, never a stale one.
+    rungs = json.loads((experiment / "asha_state.json").read_text())["brackets"][0]
+    by_trial = {r["trial_id"]: r for r in rows}
+    recorded = 0
+    for milestone, values in rungs:
+        for trial_id, value in values.items():
+            fresh = [
+                r for r in _results(by_trial[trial_id]["trial_dir"])
+                if r["epoch"] == milestone and "w2" in r
+            ]  # fmt: skip
+            # ASHA keeps values sign-flipped for mode "min" (larger is better inside it).
+            assert fresh and fresh[0]["w2"] == pytest.approx(-value)
+            recorded += 1
+    assert recorded >= 4
+
+    # The winner, evaluated once on the test split.
+    evaluation = json.loads((experiment / "best_eval.json").read_text())
+    assert evaluation["split"] == "test" and evaluation["trial_id"] == rows[0]["trial_id"]
+    assert evaluation["w2"] > 0 and evaluation["energy_distance"] >= 0
+    assert "best trial on the test split" in out
+
+    # Optuna's study: objectives named, ASHA-stopped trials PRUNED (not COMPLETE at epoch 2).
+    study = optuna.load_study(study_name="w2", storage=f"sqlite:///{db}")
+    assert study.metric_names == ["w2"]
+    states = {t.number: t.state for t in study.trials}
+    stopped = [r for r in rows if r["stop_reason"] == "asha"]
+    assert sum(s == optuna.trial.TrialState.PRUNED for s in states.values()) == len(stopped)
+
+
+def test_multi_objective_search_marks_the_pareto_front(ray_cluster, write_space, tmp_path):
+    space = write_space(
+        "pareto",
+        method="random",
+        run_cap=4,
+        metric=[{"name": "w2", "goal": "minimize"}, {"name": "num_parameters", "goal": "minimize"}],
+        base={"max_epochs": 2, "eval_samples": 100},
+        parameters={"width": {"values": [4, 16, 64]}, "depth": {"values": [1, 3]}},
+    )
+    storage = tmp_path / "results"
+    argv = ["--space", space, "--storage-path", str(storage), "--name", "p", "--no-report"]
+    assert search.main(argv) == 0
+    rows = _rows(storage / "p")
+    assert "pareto" in rows[0]
+    front = [r for r in rows if r["pareto"] == "True"]
+    assert front
+    smallest = min(int(r["final_num_parameters"]) for r in rows)
+    assert any(int(r["final_num_parameters"]) == smallest for r in front)
+    for r in front:  # nothing on the front is dominated
+        w2, size = float(r["final_w2"]), int(r["final_num_parameters"])
+        assert not any(
+            float(o["final_w2"]) <= w2 and int(o["final_num_parameters"]) <= size
+            and (float(o["final_w2"]) < w2 or int(o["final_num_parameters"]) < size)
+            for o in rows
+        )  # fmt: skip
+
+
+def test_multi_objective_refuses_asha_before_ray_starts(write_space, capsys):
+    space = write_space(
+        "moasha",
+        metric=[{"name": "w2"}, {"name": "num_parameters"}],
+        parameters={"width": {"values": [4, 16]}},
+        scheduler={"type": "asha", "grace_period": 1},
+    )
+    assert search.main(["--space", space, "--dry-run"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "fifo" in err[0] and "multi-objective" in err[0]
+
+
+def test_warmup_warning_before_ray_starts(write_space, capsys):
+    # 800 training rows, batch 100: 8 steps per epoch, so 1000 warm-up steps last 125 epochs.
+    space = write_space(
+        "warm",
+        base={"max_epochs": 200, "warmup_steps": 1000},
+        parameters={"width": {"values": [4, 16]}},
+        scheduler={"type": "asha", "grace_period": 10},
+    )
+    assert search.main(["--space", space, "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    warning = [line for line in out.splitlines() if line.startswith("warning: ASHA's first rung")]
+    assert len(warning) == 1 and "grace_period: 125" in warning[0]
