@@ -74,6 +74,10 @@ def main() -> None:
         )
     rho = spearmanr(in_trial, exact).statistic
     print(f"Spearman rank correlation over {len(rows)} trials: {rho:.3f} (target >= 0.9)")
+    by_val = [float(r["best_val_loss"]) for r in rows]
+    rho_val = spearmanr(by_val, exact).statistic
+    print(f"the same for best_val_loss (what val_loss ranking would use): {rho_val:.3f}")
+    print(f"winner by best_val_loss: exact W2 {exact[by_val.index(min(by_val))]:.4f}")
     print(
         f"winner by in-trial w2: exact W2 {exact[in_trial.index(min(in_trial))]:.4f}; best exact W2: {min(exact):.4f}"
     )

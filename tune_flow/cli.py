@@ -1,4 +1,4 @@
-"""The ``tune-flow`` console script: ``tune-flow search|train|sample|report|space ...``."""
+"""The ``tune-flow`` console script: ``tune-flow search|train|sample|report|space|study ...``."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ COMMANDS = {
     "sample": "tune_flow.sample",
     "space": "tune_flow.space._parse",
     "report": "tune_flow.report",
+    "study": "tune_flow.search.study_cli",
 }
 
 

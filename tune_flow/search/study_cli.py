@@ -1,0 +1,112 @@
+"""``python -m tune_flow.study --spec studies/flows_2d.yaml``: a tuned, seeded comparison table.
+
+Validates the spec before Ray starts (one line, exit 2), then runs every cell (see
+:mod:`tune_flow.search.study`) on one Ray instance and writes, under ``<storage>/<study>/``:
+``runs.csv``, ``table.md``, ``table.csv``, ``study.html`` and each cell's ``search/`` and
+``seeds/`` experiments (with its ``best_config.yaml``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from tune_flow.errors import UserInputError, exits_cleanly_on_user_error
+from tune_flow.space.study_spec import load_study
+from tune_flow.stop_signals import exit_code, sigterm_raises_interrupt
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m tune_flow.study",
+        usage="%(prog)s --spec FILE [options]",
+        description="Run a study: one search per cell of a grid (architectures x flows x "
+        "datasets x ...), the same budget for every cell, each winner retrained with several "
+        "seeds and evaluated on the test split, ending in a mean +- std table.",
+        epilog="example:\n  python -m tune_flow.study --spec studies/flows_2d.yaml\n"
+        "  python -m tune_flow.study --spec studies/flows_2d.yaml --resume   # after Ctrl-C/kill",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--spec", required=True, help="study YAML (see studies/)")
+    p.add_argument(
+        "--resume", action="store_true", help="continue: finished cells and seed runs are kept"
+    )
+    p.add_argument("--storage-path", default="results", help="results root (default ./results)")
+    p.add_argument("--address", help="join an existing Ray cluster (auto or HOST:PORT)")
+    p.add_argument("--num-cpus", type=int, help="CPUs of the local Ray instance (default: all)")
+    p.add_argument("--dashboard", action="store_true", help="start the Ray dashboard")
+    p.add_argument("--verbose", action="store_true", help="show the trials' own logs")
+    return p
+
+
+@exits_cleanly_on_user_error
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    spec = load_study(args.spec)
+    root = Path(args.storage_path) / spec.name
+    if root.exists() and any(root.iterdir()) and not args.resume:
+        raise UserInputError(
+            f"study directory {str(root)!r} already exists; pass --resume to continue it "
+            "(nothing is overwritten)"
+        )
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UserInputError(f"--storage-path: {str(root)!r} cannot be created: {error}") from None
+    if spec.path and not (root / "study.yaml").exists():
+        shutil.copyfile(spec.path, root / "study.yaml")  # what this table came from
+    root = root.resolve()
+    resume_hint = (
+        f"continue with: python -m tune_flow.study --spec {args.spec} "
+        f"--storage-path {args.storage_path} --resume"
+    )
+    import ray
+
+    from tune_flow.search.cluster import check_resources, start_ray
+
+    os.environ.setdefault("RAY_CHDIR_TO_TRIAL_DIR", "0")
+    os.environ.setdefault("TUNE_DISABLE_SIGINT_HANDLER", "1")
+    os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
+    was_initialized = ray.is_initialized()
+    cluster = None
+    sigterm_raises_interrupt()
+    try:
+        cluster = start_ray(
+            args.address, args.dashboard, "127.0.0.1", 8265, args.num_cpus, args.verbose
+        )
+        sigterm_raises_interrupt()  # ray.init installed its own fatal-signal handler
+        fit = check_resources(spec.space.resources["cpu"], spec.space.resources["gpu"], cluster)
+        cells = spec.cell_values()
+        print(
+            f"study {spec.name!r}: {len(cells)} cell(s) x ({spec.num_samples} trials + "
+            f"{spec.seeds} seed run(s)), {fit} trial(s) at a time; results in {root}",
+            flush=True,
+        )
+        return _run(spec, root, fit)
+    except KeyboardInterrupt as stop:
+        print(
+            f"\ninterrupted; finished cells and seed runs are kept; {resume_hint}", file=sys.stderr
+        )
+        return exit_code(stop)
+    finally:
+        started_here = cluster.started_here if cluster is not None else not was_initialized
+        if started_here:
+            ray.shutdown()
+
+
+def _run(spec, root: Path, fit: int) -> int:  # type: ignore[no-untyped-def]
+    from tune_flow.search.study import RUNS_FILENAME, run_cells, summarize, write_runs
+    from tune_flow.search.study_report import significance, write_page, write_tables
+
+    runs = run_cells(spec, root, fit)
+    write_runs(runs, root / RUNS_FILENAME)
+    summaries = summarize(spec, runs)
+    print("\n" + write_tables(spec, summaries, root))
+    for line in significance(spec, summaries):
+        print(line)
+    page = write_page(spec, summaries, runs, root)
+    print(f"runs: {root / RUNS_FILENAME}\ntable: {root / 'table.md'}\npage: {page}")
+    return 0

@@ -1,0 +1,199 @@
+"""A study's tables and page: mean +- std over seeds per cell, best per column, significance.
+
+``table.md`` / ``table.csv`` hold every evaluated metric; ``study.html`` shows the tables, whether
+each column's best row leads the others beyond the spread over seeds (Welch's t-test, two-sided,
+scipy), and for 2-D data a grid of sample plots, one per cell, over the test data.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import math
+from pathlib import Path
+from typing import Any
+
+from tune_flow.search.numbers import format_value
+from tune_flow.space.study_spec import StudySpec
+
+SIGNIFICANCE_LEVEL = 0.05
+
+
+def _cell(summary: dict[str, Any]) -> str:
+    if not summary["n"]:
+        return "n/a"
+    mean = format_value(summary["mean"])
+    return mean if summary["n"] < 2 else f"{mean} ± {format_value(summary['std'])}"
+
+
+def _grid(spec: StudySpec, summaries: list[dict[str, Any]], metric: str):  # type: ignore[no-untyped-def]
+    rows = list(dict.fromkeys(s["row"] for s in summaries))
+    columns = list(dict.fromkeys(s["column"] for s in summaries))
+    table = {(s["row"], s["column"]): s for s in summaries if s["metric"] == metric}
+    best = {}
+    for column in columns:
+        means = [
+            (table[(r, column)]["mean"], r)
+            for r in rows
+            if math.isfinite(table[(r, column)]["mean"])
+        ]
+        best[column] = min(means)[1] if means else None
+    return rows, columns, table, best
+
+
+def write_tables(spec: StudySpec, summaries: list[dict[str, Any]], root: Path) -> str:
+    """table.csv (long format) and table.md (one table per metric); return the markdown."""
+    with (root / "table.csv").open("w", newline="") as handle:
+        fields = ["cell", *spec.cells, "metric", "mean", "std", "n"]
+        writer = csv.DictWriter(handle, fieldnames=fields, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(summaries)
+    lines = [
+        f"# Study {spec.name}",
+        "",
+        f"Mean ± std over {spec.seeds} training seed(s) of each cell's best config (tuned with "
+        f"{spec.num_samples} trials, up to {spec.max_epochs} epochs), evaluated on the test "
+        f"split ({spec.samples} points at most, {', '.join(map(str, spec.steps))} {spec.method} "
+        "step(s)); lower is better; **bold**: best mean in its column.",
+    ]
+    for metric in dict.fromkeys(s["metric"] for s in summaries):
+        rows, columns, table, best = _grid(spec, summaries, metric)
+        row_head = ", ".join(spec.rows)
+        lines += ["", f"## {metric}", "", f"| {row_head} | " + " | ".join(columns) + " |"]
+        lines.append("|---" * (len(columns) + 1) + "|")
+        for row in rows:
+            cells = [
+                f"**{_cell(table[(row, c)])}**" if best[c] == row else _cell(table[(row, c)])
+                for c in columns
+            ]
+            lines.append(f"| {row} | " + " | ".join(cells) + " |")
+    text = "\n".join(lines) + "\n"
+    (root / "table.md").write_text(text)
+    return text
+
+
+def significance(spec: StudySpec, summaries: list[dict[str, Any]]) -> list[str]:
+    """For each column of the study's metric: does the best row's lead hold up over seeds?"""
+    from scipy.stats import ttest_ind
+
+    rows, columns, table, best = _grid(spec, summaries, spec.metric)
+    out = []
+    for column in columns:
+        leader = best[column]
+        if leader is None:
+            continue
+        tests = []
+        for row in rows:
+            if row == leader:
+                continue
+            a, b = table[(leader, column)]["values"], table[(row, column)]["values"]
+            if len(a) < 2 or len(b) < 2:
+                tests.append((row, math.nan))
+                continue
+            tests.append((row, float(ttest_ind(a, b, equal_var=False).pvalue)))
+        if not tests:
+            continue
+        holds = all(math.isfinite(p) and p < SIGNIFICANCE_LEVEL for _, p in tests)
+        detail = ", ".join(
+            f"vs {row}: p = {format_value(p)}" if math.isfinite(p) else f"vs {row}: too few seeds"
+            for row, p in tests
+        )
+        verdict = "holds up" if holds else "does not hold up"
+        out.append(
+            f"{column}: best {leader}; its lead {verdict} at p < {SIGNIFICANCE_LEVEL} "
+            f"(Welch's t-test on {spec.metric} over seeds; {detail})"
+        )
+    return out
+
+
+def samples_grid(spec: StudySpec, runs: list[dict[str, Any]], path: Path, n: int = 1000) -> bool:
+    """One scatter per cell (rows x columns): the first seed's samples over the test data."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from tune_flow.evaluation.judge import generate
+    from tune_flow.training.restore import load_trainer
+
+    cells = spec.cell_values()
+    rows = list(dict.fromkeys(spec.label(c, spec.rows) for c in cells))
+    columns = list(dict.fromkeys(spec.label(c, spec.columns) for c in cells))
+    fig, axes = plt.subplots(
+        len(rows), len(columns), figsize=(3.2 * len(columns), 3.2 * len(rows)), squeeze=False
+    )
+    for cell in cells:
+        name = spec.cell_name(cell)
+        first = next((r for r in runs if r["cell"] == name and r.get("checkpoint")), None)
+        if first is None:
+            continue
+        trainer = load_trainer(Path(first["checkpoint"]), device="cpu")
+        if trainer.data.dim != 2:
+            plt.close(fig)
+            return False
+        test = trainer.data.stats.denormalize(trainer.data.x_1_test).numpy()
+        generated = generate(trainer, n).numpy()
+        ax = axes[rows.index(spec.label(cell, spec.rows))][
+            columns.index(spec.label(cell, spec.columns))
+        ]
+        ax.scatter(test[:, 0], test[:, 1], s=2, color="lightgray", label="test data")
+        ax.scatter(generated[:, 0], generated[:, 1], s=2, color="tab:orange", label="samples")
+        ax.set_title(
+            f"{spec.label(cell, spec.rows)} | {spec.label(cell, spec.columns)}", fontsize=9
+        )
+        ax.set_xticks([])
+        ax.set_yticks([])
+    axes[0][0].legend(loc="lower left", fontsize=7, markerscale=3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return True
+
+
+def write_page(
+    spec: StudySpec, summaries: list[dict[str, Any]], runs: list[dict[str, Any]], root: Path
+) -> Path:
+    """study.html: the tables, the significance lines, the samples grid (2-D data)."""
+    tables = []
+    for metric in dict.fromkeys(s["metric"] for s in summaries):
+        rows, columns, table, best = _grid(spec, summaries, metric)
+        head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
+        body = "".join(
+            f"<tr><th>{html.escape(row)}</th>"
+            + "".join(
+                f"<td>{'<b>' if best[c] == row else ''}{html.escape(_cell(table[(row, c)]))}"
+                f"{'</b>' if best[c] == row else ''}</td>"
+                for c in columns
+            )
+            + "</tr>"
+            for row in rows
+        )
+        tables.append(
+            f"<h2>{html.escape(metric)}</h2><table><tr><th>{html.escape(', '.join(spec.rows))}"
+            f"</th>{head}</tr>{body}</table>"
+        )
+    tests = "".join(f"<li>{html.escape(line)}</li>" for line in significance(spec, summaries))
+    grid = samples_grid(spec, runs, root / "samples_grid.png")
+    figure = (
+        '<figure><img src="samples_grid.png" alt="samples per cell"><figcaption>Samples of each '
+        "cell's first retrained seed (orange) over the test data (grey)</figcaption></figure>"
+        if grid
+        else ""
+    )
+    page = f"""<!doctype html>
+<html><head><meta charset="utf-8"><title>tune_flow study: {html.escape(spec.name)}</title>
+<style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto}}img{{max-width:100%}}
+table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:3px 8px}}</style></head>
+<body><h1>Study {html.escape(spec.name)}</h1>
+<p>Each cell: a search of {spec.num_samples} trials (up to {spec.max_epochs} epochs) ranked by the
+in-trial {html.escape(spec.metric)} on the validation split; its best config retrained with
+{spec.seeds} training seed(s) and evaluated on the test split. Mean ± std over seeds, lower is
+better, best per column in bold. All runs: <code>runs.csv</code>.</p>
+{"".join(tables)}
+<h2>Does the best row's lead hold up?</h2><ul>{tests or "<li>needs at least 2 rows</li>"}</ul>
+{figure}
+</body></html>
+"""
+    out = root / "study.html"
+    out.write_text(page)
+    return out
