@@ -47,9 +47,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--space", default="search_spaces/arch.yaml")
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE",
+        help="passed to every search (e.g. eval_samples=256 to try another default)",
+    )  # fmt: skip
     parser.add_argument("--smoke-test", action="store_true", help="4 trials, 6 epochs, 1 repeat")
     args = parser.parse_args()
     extra = ["--num-samples", "4", "--max-epochs", "6"] if args.smoke_test else []
+    extra += [arg for item in args.set for arg in ("--set", item)]
     repeats = 1 if args.smoke_test else args.repeats
     # off: no sample metrics, ranked by val_loss (the baseline); val: evaluation on, still ranked by
     # val_loss (the same trials and epochs as off: the pure cost of evaluating); shipped: exactly

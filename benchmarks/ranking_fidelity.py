@@ -42,6 +42,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--space", default="search_spaces/arch.yaml")
     parser.add_argument("--num-samples", type=int, default=16)
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE",
+        help="passed to every search (e.g. eval_samples=256 to try another default)",
+    )  # fmt: skip
     parser.add_argument("--smoke-test", action="store_true", help="4 trials, 6 epochs, 1000 points")
     args = parser.parse_args()
     points = 1000 if args.smoke_test else EXACT_POINTS
@@ -51,7 +55,9 @@ def main() -> None:
         cmd = [
             sys.executable, "-m", "tune_flow.search", "--space", args.space, "--metric", "w2",
             "--storage-path", tmp, "--name", "fidelity", "--no-dashboard", "--no-report",
+            "--top-k", "100000",  # keep every trial's checkpoint: each one is evaluated
             "--set", f"n_samples={points + 5000}", "--set", f"test_size={points}", *extra,
+            *[arg for item in args.set for arg in ("--set", item)],
         ]  # fmt: skip
         started = time.perf_counter()
         proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)

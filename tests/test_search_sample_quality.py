@@ -153,3 +153,25 @@ def test_warmup_warning_before_ray_starts(write_space, capsys):
     out = capsys.readouterr().out
     warning = [line for line in out.splitlines() if line.startswith("warning: ASHA's first rung")]
     assert len(warning) == 1 and "grace_period: 125" in warning[0]
+
+
+def test_checkpoints_of_finished_trials_outside_the_top_k_are_pruned(
+    ray_cluster, write_space, tmp_path, capsys
+):
+    space = write_space(
+        "prune",
+        method="grid",  # five distinct configs: no ties in the ranking
+        run_cap=5,
+        base={"max_epochs": 2, "eval_samples": 0},
+        parameters={"width": {"values": [4, 8, 16, 32, 64]}},
+    )
+    storage = tmp_path / "results"
+    argv = ["--space", space, "--storage-path", str(storage), "--name", "prune", "--top-k", "2"]
+    assert search.main([*argv, "--no-report"]) == 0
+    out = capsys.readouterr().out
+    rows = _rows(storage / "prune")
+    kept = [r for r in rows if list(Path(r["trial_dir"]).glob("checkpoint_*"))]
+    assert [r["trial_id"] for r in kept] == [r["trial_id"] for r in rows[:2]]  # the top 2
+    assert all(r["checkpoint"] for r in rows[:2]) and not any(r["checkpoint"] for r in rows[2:])
+    assert "pruned 3 checkpoint(s)" in out or "pruned 6 checkpoint(s)" in out
+    assert (storage / "prune" / "best_config.yaml").is_file()

@@ -65,7 +65,8 @@ def print_epoch(metrics: dict[str, Any], trainer: FlowTrainer) -> None:
         f"epoch {metrics['epoch']:4d}/{trainer.config.max_epochs}  "
         f"train {metrics['train_loss']:.4f}  val {metrics['val_loss']:.4f}{mark} "
         f"raw {metrics['raw_val_loss']:.4f}  lr {metrics['lr']:.2e}  "
-        f"{metrics['samples_per_second']:,.0f} samples/s",
+        f"{metrics['samples_per_second']:,.0f} samples/s"
+        + (f"  w2 {metrics['w2']:.4g} (val)" if "w2" in metrics else ""),
         flush=True,
     )
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import ot
 import torch
 
 # POT's network simplex stops at 100k iterations by default; a 10k x 10k problem needs far more.
@@ -13,6 +12,8 @@ W2_MAX_ITER = 10_000_000
 def wasserstein2(x: np.ndarray | torch.Tensor, y: np.ndarray | torch.Tensor) -> float:
     """Exact W2 between two point clouds with uniform weights: sqrt(ot.emd2(a, b, M)) with M the
     squared Euclidean cost. x: (N, D), y: (M, D). A 10k x 10k float64 cost matrix is ~800 MB."""
+    import ot  # lazily: POT's import costs start-up time in every trial process
+
     x = np.asarray(x, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
     a = np.full(len(x), 1.0 / len(x))

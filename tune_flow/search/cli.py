@@ -327,9 +327,11 @@ def _search(
 ) -> int:  # fmt: skip
     from ray import tune
 
+    from tune_flow.search.checkpoint_pruning import CheckpointPruner
     from tune_flow.search.cluster import check_resources, print_dashboard_hint
     from tune_flow.search.results import write_search_outputs
     from tune_flow.search.rungs import resolve_max_t
+    from tune_flow.search.trainable import CHECKPOINT_SCORE
     from tune_flow.search.tuner import build_trainable, build_tuner
 
     max_t = resolve_max_t(space, space.num_train)
@@ -346,6 +348,8 @@ def _search(
         f"{fit} at a time ({space.resources['cpu']:g} CPU, {space.resources['gpu']:g} GPU each); "
         f"results in {where.experiment}"
     )
+    # Disk grows with what is worth keeping: checkpoints of finished trials outside the top k go.
+    pruner = CheckpointPruner(CHECKPOINT_SCORE, space.mode, args.top_k)
     if args.resume:
         from tune_flow.search.resume import repair_missing_checkpoints
 
@@ -362,7 +366,7 @@ def _search(
             space, name=name, storage_path=where.storage, outputs_dir=experiment, seed=args.seed,
             max_concurrent=args.max_concurrent or fit, max_failures=args.max_failures,
             time_budget_s=args.time_budget, optuna_storage=_optuna_storage(args.optuna_storage),
-            callbacks=_wandb_callbacks(args, space), max_t=max_t,
+            callbacks=[*_wandb_callbacks(args, space), pruner], max_t=max_t,
         )  # fmt: skip
     results = tuner.fit()
     # Tune catches the first Ctrl-C itself, saves its state and returns early.
@@ -370,6 +374,8 @@ def _search(
 
     if write_search_outputs(results, space, experiment, args.top_k) != 0:
         return 1
+    if pruner.pruned_checkpoints:
+        print(pruner.summary())
     if not args.no_report:
         _write_report(experiment)
     if args.wandb and not _wandb_online():

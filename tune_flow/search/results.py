@@ -53,6 +53,12 @@ def _best_checkpoint(result: Any, mode: str) -> Any:
     return best or result.checkpoint
 
 
+def _existing(checkpoint: Any) -> str:
+    if checkpoint is None or not Path(checkpoint.path).is_dir():
+        return ""
+    return str(checkpoint.path)
+
+
 def pareto_front(points: list[list[float]], modes: list[str]) -> list[bool]:
     """Which points no other point dominates (at least as good in every objective, better in
     one). Written out because Optuna's own front is private API and works on its trials only;
@@ -111,9 +117,10 @@ def trial_rows(
             row.setdefault(f"final_{name}", metrics.get(name, math.nan))
         row.update({name: params.get(name, "") for name in param_names})
         row["node_id"] = metrics.get("node_id", "")
+        # Empty where the checkpoint pruner removed it (finished outside the top k).
         best_checkpoint = _best_checkpoint(result, mode)
-        row["checkpoint"] = str(best_checkpoint.path) if best_checkpoint else ""
-        row["last_checkpoint"] = str(result.checkpoint.path) if result.checkpoint else ""
+        row["checkpoint"] = _existing(best_checkpoint)
+        row["last_checkpoint"] = _existing(result.checkpoint)
         row["trial_dir"] = str(result.path)
         rows.append(row)
     if objectives and len(objectives) > 1:
@@ -227,6 +234,8 @@ def write_search_outputs(
         best.config.get("grid_point", best.config), space.base, experiment / BEST_CONFIG_FILENAME
     )
     checkpoint = _best_checkpoint(best, space.mode)
+    if checkpoint is not None and not Path(checkpoint.path).is_dir():
+        checkpoint = None
     from tune_flow.search.importance import parameter_importances
 
     importances = parameter_importances(

@@ -107,7 +107,7 @@ def significance(spec: StudySpec, summaries: list[dict[str, Any]]) -> list[str]:
 
 
 def samples_grid(spec: StudySpec, runs: list[dict[str, Any]], path: Path, n: int = 1000) -> bool:
-    """One scatter per cell (rows x columns): the first seed's samples over the test data."""
+    """One scatter per cell (rows x columns): the first seed's samples and the test data."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -136,8 +136,10 @@ def samples_grid(spec: StudySpec, runs: list[dict[str, Any]], path: Path, n: int
         ax = axes[rows.index(spec.label(cell, spec.rows))][
             columns.index(spec.label(cell, spec.columns))
         ]
-        ax.scatter(test[:, 0], test[:, 1], s=2, color="lightgray", label="test data")
-        ax.scatter(generated[:, 0], generated[:, 1], s=2, color="tab:orange", label="samples")
+        ax.scatter(
+            generated[:, 0], generated[:, 1], s=2, alpha=0.5, color="tab:orange", label="samples"
+        )
+        ax.scatter(test[:, 0], test[:, 1], s=2, alpha=0.5, color="tab:blue", label="test data")
         ax.set_title(
             f"{spec.label(cell, spec.rows)} | {spec.label(cell, spec.columns)}", fontsize=9
         )
@@ -176,7 +178,7 @@ def write_page(
     grid = samples_grid(spec, runs, root / "samples_grid.png")
     figure = (
         '<figure><img src="samples_grid.png" alt="samples per cell"><figcaption>Samples of each '
-        "cell's first retrained seed (orange) over the test data (grey)</figcaption></figure>"
+        "cell's first retrained seed (orange) and the test data (blue)</figcaption></figure>"
         if grid
         else ""
     )
