@@ -115,6 +115,7 @@ def _cases(tmp_path):
         ("set_syntax", ["--space", str(good), "--set", "lr"], "must look like key=value"),
         ("set_key", ["--space", str(good), "--set", "widht=3"], "Unknown config key `widht`"),
         ("set_searched", ["--space", str(good), "--set", "lr=0.1"], "`lr` is searched"),
+        ("top_k", ["--space", str(good), "--top-k", "0"], "--top-k is 0"),
         ("cli_metric", ["--space", str(good), "--metric", "w3"], "--metric: `metric.name` is 'w3'"),
         ("eval_steps", ["--space", str(good), "--set", "eval_steps=0"], "`eval_steps`"),
         (

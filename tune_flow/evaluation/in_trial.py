@@ -100,13 +100,25 @@ class SampleEvaluator:
         return out
 
 
-def fixed_source_draw(
-    n: int, dim: int, device: torch.device, pool: torch.Tensor | None = None
+def draw_source(
+    n: int,
+    dim: int,
+    device: torch.device,
+    generator: torch.Generator,
+    pool: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """``n`` source points (n, D) from :data:`EVALUATION_SEED`: standard normal, or rows of
-    ``pool`` (a source dataset's validation split, normalised) when the flow has one."""
-    generator = torch.Generator(device).manual_seed(EVALUATION_SEED)
+    """``n`` source points x_0 (n, D): standard normal, or rows of ``pool`` (a source dataset,
+    normalised) drawn with replacement. Training and evaluation draw alike."""
     if pool is None:
         return torch.randn(n, dim, generator=generator, device=device)
     index = torch.randint(0, len(pool), (n,), generator=generator, device=device)
     return pool.to(device)[index]
+
+
+def fixed_source_draw(
+    n: int, dim: int, device: torch.device, pool: torch.Tensor | None = None
+) -> torch.Tensor:
+    """:func:`draw_source` from :data:`EVALUATION_SEED`: the same points for every trial and
+    every evaluation."""
+    generator = torch.Generator(device).manual_seed(EVALUATION_SEED)
+    return draw_source(n, dim, device, generator, pool)

@@ -107,7 +107,10 @@ def build_parser() -> argparse.ArgumentParser:
     outputs.add_argument(
         "--resume", action="store_true", help="continue the interrupted search --name"
     )
-    outputs.add_argument("--top-k", type=int, default=5, help="trials in the final table")
+    outputs.add_argument(
+        "--top-k", type=int, default=5,
+        help="trials in the final table; finished trials outside it lose their checkpoints",
+    )  # fmt: skip
     outputs.add_argument(
         "--no-report", action="store_true", help="skip report.html and its figures"
     )
@@ -175,6 +178,8 @@ def apply_overrides(space: SearchSpace, args: argparse.Namespace) -> SearchSpace
         space.resources[key] = value
     if args.max_concurrent is not None and args.max_concurrent <= 0:
         raise UserInputError(f"--max-concurrent is {args.max_concurrent}, but must be >= 1")
+    if args.top_k < 1:
+        raise UserInputError(f"--top-k is {args.top_k}, but must be >= 1")
     if args.max_failures < 0:
         raise UserInputError(f"--max-failures is {args.max_failures}, but must be >= 0")
     if args.time_budget is not None and args.time_budget <= 0:

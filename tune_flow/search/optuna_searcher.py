@@ -27,6 +27,9 @@ logger = logging.getLogger(__name__)
 class TruthfulOptunaSearch(OptunaSearch):
     """``OptunaSearch`` with PRUNED early-stopped trials, sparse metrics and named objectives."""
 
+    # False restores Ray's behaviour (COMPLETE with the last value); benchmarks compare the two.
+    record_stopped_as_pruned = True
+
     def _setup_study(self, mode: str | list[str]) -> None:
         super()._setup_study(mode)
         names = self.metric if isinstance(self.metric, list) else [self.metric]
@@ -55,6 +58,7 @@ class TruthfulOptunaSearch(OptunaSearch):
         )
         if (
             not stopped_by_scheduler
+            or not self.record_stopped_as_pruned
             or isinstance(self.metric, list)  # Optuna prunes single-objective studies only
             or trial_id in self._completed_trials
             or trial_id not in self._ot_trials

@@ -16,7 +16,12 @@ import torch
 from torch import nn
 
 from tune_flow.data import AUGMENTATIONS, FlowData, build_data
-from tune_flow.evaluation.in_trial import SampleEvaluator, fixed_source_draw, is_sample_metric
+from tune_flow.evaluation.in_trial import (
+    SampleEvaluator,
+    draw_source,
+    fixed_source_draw,
+    is_sample_metric,
+)
 from tune_flow.models import build_model
 from tune_flow.training.config import TrainingConfig
 from tune_flow.training.device import available_cpus, describe_device, resolve_device
@@ -110,10 +115,7 @@ class FlowTrainer:
         self, n: int, generator: torch.Generator, pool: torch.Tensor | None
     ) -> torch.Tensor:
         """``n`` source points x_0 (n, D): standard normal, or rows drawn from ``pool``."""
-        if pool is None:
-            return torch.randn(n, self.data.dim, generator=generator, device=self.device)
-        index = torch.randint(0, len(pool), (n,), generator=generator, device=self.device)
-        return pool[index]
+        return draw_source(n, self.data.dim, self.device, generator, pool)
 
     def _sample_evaluator(self) -> SampleEvaluator:
         """Judge on the validation split (original units) from one fixed source draw."""
