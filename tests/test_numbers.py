@@ -13,3 +13,9 @@ def test_tables_show_four_significant_digits():
 def test_integers_and_text_are_left_alone():
     assert format_value(256) == "256" and format_value("256") == "256"
     assert format_value("asha") == "asha" and format_value("") == ""
+
+
+def test_a_missing_sample_metric_shows_as_a_dash():
+    from tune_flow.search.numbers import format_sample_metric
+
+    assert format_sample_metric(math.nan) == "-" and format_sample_metric(0.22081) == "0.2208"

@@ -27,3 +27,10 @@ def format_value(value: Any) -> str:
             return "inf" if value > 0 else "-inf"
         return f"{value:.{SIGNIFICANT_DIGITS}g}"
     return str(value)
+
+
+def format_sample_metric(value: Any) -> str:
+    """Like :func:`format_value`, but "-" for NaN: a trial cut before its first evaluation has
+    no sample metric, which is not a failed measurement."""
+    text = format_value(value)
+    return "-" if text == "nan" else text

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from tune_flow.errors import UserInputError, exits_cleanly_on_user_error
-from tune_flow.search.numbers import format_value
+from tune_flow.search.numbers import format_sample_metric, format_value
 
 REPORT_FILENAME = "report.html"
 REASON_COLOURS = {
@@ -135,7 +135,10 @@ def write_report(experiment: str | Path, top_k: int = 10, samples: int = 2000) -
     columns = ["trial_id", metric_column, *finals, *extra, "epochs_run", "stop_reason", *params]
     table = "".join(
         "<tr>"
-        + "".join(f"<td>{html.escape(format_value(row.get(c, '')))}</td>" for c in columns)
+        + "".join(
+            f"<td>{html.escape((format_sample_metric if c.startswith('final_') else format_value)(row.get(c, '')))}</td>"
+            for c in columns
+        )
         + "</tr>"
         for row in rows[:top_k]
     )
@@ -152,7 +155,8 @@ table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:3px 8px}}<
 {_best_eval_html(best_eval)}
 <h2>Top {min(top_k, len(rows))}</h2>
 <p>Trials ranked by <code>{html.escape(metric_column)}</code>; <code>final_w2</code> and
-<code>final_energy_distance</code> are the last in-trial evaluation (validation split).</p>
+<code>final_energy_distance</code> are the last in-trial evaluation (validation split; "-": cut
+before its first evaluation).</p>
 <table><tr>{"".join(f"<th>{html.escape(c)}</th>" for c in columns)}</tr>{table}</table>
 {_importances_html((summary or {}).get("importances", {}), metric_column)}
 {body}

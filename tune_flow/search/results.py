@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from tune_flow.search.numbers import format_value
+from tune_flow.search.numbers import format_sample_metric, format_value
 from tune_flow.search.trainable import CHECKPOINT_SCORE, trial_config
 
 TRIALS_FILENAME = "trials.csv"
@@ -174,7 +174,7 @@ def format_top_k(
     for rank, row in enumerate(rows[:k], 1):
         lines.append(
             [str(rank), format_value(row[key])]
-            + [format_value(row[c]) for c in extra]
+            + [format_sample_metric(row[c]) if c != "pareto" else str(row[c]) for c in extra]
             + [str(row["epochs_run"]), row["stop_reason"]]
             + [format_value(row[p]) for p in param_names]
         )
