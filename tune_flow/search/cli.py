@@ -16,12 +16,11 @@ from typing import Any
 
 from tune_flow.data.files import absolute_paths
 from tune_flow.errors import UserInputError, exits_cleanly_on_user_error
-from tune_flow.evaluation.in_trial import is_sample_metric
 from tune_flow.search.experiment import ExperimentLocation, experiment_location
 from tune_flow.space import METHODS, SCHEDULERS, SearchSpace, load_space
-from tune_flow.space._parse import check_objectives_and_scheduler
+from tune_flow.space.objectives import check_objectives_and_scheduler, parse_objectives
 from tune_flow.space.parameters import Problems
-from tune_flow.stop_signals import EXIT_SIGINT, exit_code, sigterm_raises_interrupt
+from tune_flow.stop_signals import EXIT_SIGINT, exit_code
 from tune_flow.yaml_io import parse_overrides
 
 SEARCHERS = {"optuna": "bayes", "random": "random", "grid": "grid"}
@@ -148,8 +147,6 @@ def apply_overrides(space: SearchSpace, args: argparse.Namespace) -> SearchSpace
     if args.scheduler:
         space.scheduler.type = args.scheduler
     if args.metric is not None:
-        from tune_flow.space._parse import parse_objectives
-
         problems = Problems()
         names = [n.strip() for n in args.metric.split(",") if n.strip()]
         objectives = parse_objectives([{"name": n} for n in names], space.base, problems)
@@ -283,47 +280,21 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_search(space: SearchSpace, args: argparse.Namespace, where: ExperimentLocation) -> int:
-    import logging
+    from tune_flow.search.cluster import ray_session
 
-    import ray
-
-    from tune_flow.search.cluster import start_ray
-
-    # A diverged trial reports inf on purpose; TensorBoard's writer would warn on every epoch.
-    logging.getLogger("tensorboardX.x2num").setLevel(logging.ERROR)
-    os.environ.setdefault("RAY_CHDIR_TO_TRIAL_DIR", "0")
-    # Ctrl-C raises KeyboardInterrupt here instead of Tune's own handler ending the run early
-    # and reporting the interrupted trials as if they had finished (stop reasons would lie).
-    # Trials resume from their checkpoints with --resume, as after a kill -9.
-    os.environ.setdefault("TUNE_DISABLE_SIGINT_HANDLER", "1")
-    # Checkpointing on every improvement makes Tune snapshot its state often; that is intended
-    # (nothing computed is lost) and cheap for our small checkpoints, so skip the warning.
-    os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
     resume_hint = (
         f"continue with: python -m tune_flow.search --space {args.space} --name {where.name} "
         f"--storage-path {where.storage} --resume"
     )
-    # SIGTERM (docker stop, Kubernetes, batch schedulers) stops like Ctrl-C: finished trials and
-    # checkpoints stay, the resume command is printed, Ray is shut down, exit 143.
-    sigterm_raises_interrupt()
-    cluster = None
-    # A Ray instance this process already holds (tests, notebooks) is not ours to shut down.
-    was_initialized = ray.is_initialized()
     try:
-        cluster = start_ray(
+        with ray_session(
             args.address, not args.no_dashboard, args.dashboard_host, args.dashboard_port,
             args.num_cpus, args.verbose,
-        )  # fmt: skip
-        sigterm_raises_interrupt()  # ray.init installed its own fatal-signal handler
-        return _search(space, args, where, cluster, resume_hint)
-    except KeyboardInterrupt as stop:
+        ) as cluster:  # fmt: skip
+            return _search(space, args, where, cluster, resume_hint)
+    except KeyboardInterrupt as stop:  # Ctrl-C, or SIGTERM (see ray_session)
         print(f"\ninterrupted; {resume_hint}", file=sys.stderr)
         return exit_code(stop)
-    finally:
-        # Interrupted inside start_ray, `cluster` is None but Ray may be half started.
-        started_here = cluster.started_here if cluster is not None else not was_initialized
-        if started_here:
-            ray.shutdown()
 
 
 def _search(
@@ -340,9 +311,6 @@ def _search(
     from tune_flow.search.tuner import build_trainable, build_tuner
 
     max_t = resolve_max_t(space, space.num_train)
-    if any(is_sample_metric(name) for name in space.metrics):
-        # Sample metrics come on evaluation epochs only (see tune_flow.search.tuner).
-        os.environ["TUNE_DISABLE_STRICT_METRIC_CHECKING"] = "1"
 
     fit = check_resources(space.resources["cpu"], space.resources["gpu"], cluster)
     print_dashboard_hint(cluster.dashboard_url)

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from tune_flow.errors import UserInputError
+from tune_flow.stop_signals import sigterm_raises_interrupt
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +74,47 @@ def check_address_reachable(address: str) -> None:
         raise UserInputError(
             f"--address {address!r}: no Ray cluster answers there ({error})"
         ) from None
+
+
+@contextmanager
+def ray_session(
+    address: str | None,
+    dashboard: bool,
+    dashboard_host: str,
+    dashboard_port: int,
+    num_cpus: int | None = None,
+    verbose: bool = False,
+) -> Iterator[ClusterHandle]:
+    """Ray for one command-line run (a search or a study), shut down on the way out if this run
+    started it, also when interrupted inside :func:`start_ray`.
+
+    SIGTERM (docker stop, Kubernetes, batch schedulers) raises a KeyboardInterrupt like Ctrl-C, so
+    the caller's handler keeps finished trials, prints the resume command and exits 143.
+    """
+    import ray
+
+    # A diverged trial reports inf on purpose; TensorBoard's writer would warn on every epoch.
+    logging.getLogger("tensorboardX.x2num").setLevel(logging.ERROR)
+    os.environ.setdefault("RAY_CHDIR_TO_TRIAL_DIR", "0")
+    # Ctrl-C raises KeyboardInterrupt here instead of Tune's own handler ending the run early
+    # and reporting the interrupted trials as if they had finished (stop reasons would lie).
+    # Trials resume from their checkpoints with --resume, as after a kill -9.
+    os.environ.setdefault("TUNE_DISABLE_SIGINT_HANDLER", "1")
+    # Checkpointing on every improvement makes Tune snapshot its state often; that is intended
+    # (nothing computed is lost) and cheap for our small checkpoints, so skip the warning.
+    os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
+    sigterm_raises_interrupt()
+    # A Ray instance this process already holds (tests, notebooks) is not ours to shut down.
+    was_initialized = ray.is_initialized()
+    cluster = None
+    try:
+        cluster = start_ray(address, dashboard, dashboard_host, dashboard_port, num_cpus, verbose)
+        sigterm_raises_interrupt()  # ray.init installed its own fatal-signal handler
+        yield cluster
+    finally:
+        started_here = cluster.started_here if cluster is not None else not was_initialized
+        if started_here:
+            ray.shutdown()
 
 
 def start_ray(

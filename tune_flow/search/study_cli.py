@@ -9,14 +9,13 @@ Validates the spec before Ray starts (one line, exit 2), then runs every cell (s
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import sys
 from pathlib import Path
 
 from tune_flow.errors import UserInputError, exits_cleanly_on_user_error
 from tune_flow.space.study_spec import load_study
-from tune_flow.stop_signals import exit_code, sigterm_raises_interrupt
+from tune_flow.stop_signals import exit_code
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -63,38 +62,25 @@ def main(argv: list[str] | None = None) -> int:
         f"continue with: python -m tune_flow.study --spec {args.spec} "
         f"--storage-path {args.storage_path} --resume"
     )
-    import ray
+    from tune_flow.search.cluster import check_resources, ray_session
 
-    from tune_flow.search.cluster import check_resources, start_ray
-
-    os.environ.setdefault("RAY_CHDIR_TO_TRIAL_DIR", "0")
-    os.environ.setdefault("TUNE_DISABLE_SIGINT_HANDLER", "1")
-    os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
-    was_initialized = ray.is_initialized()
-    cluster = None
-    sigterm_raises_interrupt()
     try:
-        cluster = start_ray(
+        with ray_session(
             args.address, args.dashboard, "127.0.0.1", 8265, args.num_cpus, args.verbose
-        )
-        sigterm_raises_interrupt()  # ray.init installed its own fatal-signal handler
-        fit = check_resources(spec.space.resources["cpu"], spec.space.resources["gpu"], cluster)
-        cells = spec.cell_values()
-        print(
-            f"study {spec.name!r}: {len(cells)} cell(s) x ({spec.num_samples} trials + "
-            f"{spec.seeds} seed run(s)), {fit} trial(s) at a time; results in {root}",
-            flush=True,
-        )
-        return _run(spec, root, fit)
-    except KeyboardInterrupt as stop:
+        ) as cluster:
+            fit = check_resources(spec.space.resources["cpu"], spec.space.resources["gpu"], cluster)
+            cells = spec.cell_values()
+            print(
+                f"study {spec.name!r}: {len(cells)} cell(s) x ({spec.num_samples} trials + "
+                f"{spec.seeds} seed run(s)), {fit} trial(s) at a time; results in {root}",
+                flush=True,
+            )
+            return _run(spec, root, fit)
+    except KeyboardInterrupt as stop:  # Ctrl-C, or SIGTERM (see ray_session)
         print(
             f"\ninterrupted; finished cells and seed runs are kept; {resume_hint}", file=sys.stderr
         )
         return exit_code(stop)
-    finally:
-        started_here = cluster.started_here if cluster is not None else not was_initialized
-        if started_here:
-            ray.shutdown()
 
 
 def _run(spec, root: Path, fit: int) -> int:  # type: ignore[no-untyped-def]

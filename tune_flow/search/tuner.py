@@ -89,8 +89,18 @@ def build_scheduler(
 
 
 def build_trainable(space: SearchSpace, max_t: int | None = None) -> Any:
-    """``train_flow`` with the space's fixed values, its objective and its resources bound."""
+    """``train_flow`` with the space's fixed values, its objective and its resources bound.
+
+    Every Tuner of a space, new or restored, is built with this, so the one process-wide switch
+    the space needs lives here too."""
+    import os
+
     from ray import tune
+
+    if any(is_sample_metric(name) for name in space.metrics):
+        # Sample metrics come on evaluation epochs only; Tune must not require them every epoch
+        # (the schedulers and our searcher skip results without them).
+        os.environ["TUNE_DISABLE_STRICT_METRIC_CHECKING"] = "1"
 
     milestones: tuple[tuple[str, float], ...] = ()
     if space.scheduler.type == "asha":
@@ -124,16 +134,11 @@ def build_tuner(
     """The Tuner of a search. ``outputs_dir``: local directory for the ASHA rungs (default: the
     experiment directory under a local ``storage_path``). ``max_t``: ASHA's horizon in
     ``time_attr`` units (default: resolved from the space and its data)."""
-    import os
 
     from ray import tune
 
     if max_t is None:
         max_t = resolve_max_t(space, num_train_rows(space))
-    if any(is_sample_metric(name) for name in space.metrics):
-        # Sample metrics come on evaluation epochs only; Tune must not require them every epoch
-        # (schedulers and our searcher skip results without them).
-        os.environ["TUNE_DISABLE_STRICT_METRIC_CHECKING"] = "1"
     trainable = build_trainable(space, max_t)
     param_space: dict[str, Any] = {}
     num_samples = space.run_cap

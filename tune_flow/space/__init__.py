@@ -7,12 +7,12 @@ never starts it.
 """
 
 from tune_flow.space._parse import (
-    GOALS,
     METHODS,
     SCHEDULERS,
     load_space,
     parse_space,
 )
+from tune_flow.space.objectives import GOALS
 from tune_flow.space.search_space import Parameter, SchedulerSpec, SearchSpace
 
 __all__ = [

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from tune_flow.errors import UserInputError, exits_cleanly_on_user_error, one_of, suggest
-from tune_flow.evaluation.in_trial import is_sample_metric, sample_metric_names
+from tune_flow.space.objectives import check_objectives_and_scheduler, parse_objectives
 from tune_flow.space.parameters import (
     PLACEHOLDER_AXES,
     Problems,
@@ -41,10 +41,6 @@ from tune_flow.yaml_io import load_yaml_mapping
 
 METHODS = ("bayes", "random", "grid")
 SCHEDULERS = ("asha", "fifo", "median")
-GOALS = ("minimize", "maximize")
-# Metrics the trainable reports every epoch; the sample metrics (w2, energy_distance, ... see
-# tune_flow.evaluation.in_trial) come on evaluation epochs.
-REPORTED_METRICS = ("val_loss", "raw_val_loss", "train_loss", "best_val_loss", "num_parameters")
 TIME_ATTRS = ("epoch", "step", "samples_seen")  # ASHA's unit: epochs, optimizer steps, samples
 TOP_LEVEL_KEYS = {
     "name", "description", "method", "metric", "run_cap", "base", "parameters",
@@ -173,66 +169,6 @@ def _unknown_parameters(flat: dict[str, Any], problems: Problems) -> set[str]:
             f"Valid: {', '.join(names)}"
         )
     return set(unknown)
-
-
-def valid_metrics(base: dict[str, Any]) -> list[str]:
-    """Every name a space may rank by, given its ``base`` (the eval_steps it reports)."""
-    eval_steps = base.get(
-        "eval_steps", TrainingConfig.__dataclass_fields__["eval_steps"].default_factory()
-    )  # type: ignore[misc]
-    steps = eval_steps if isinstance(eval_steps, list) else [eval_steps]
-    return list(REPORTED_METRICS) + sample_metric_names([s for s in steps if isinstance(s, int)])
-
-
-def parse_objectives(
-    metric: Any, base: dict[str, Any], problems: Problems
-) -> list[tuple[str, str]]:
-    """``metric``: a name, ``{name, goal}``, or a list of them (multi-objective). Returns
-    [(name, goal), ...], the first being the metric checkpoints and the final table rank by."""
-    items = metric if isinstance(metric, list) else [metric]
-    if not items:
-        problems.add("`metric` is an empty list; give at least one {name, goal}")
-        return [("val_loss", "minimize")]
-    objectives = [_parse_metric(item, base, problems) for item in items]
-    names = [name for name, _ in objectives]
-    if len(set(names)) < len(names):
-        problems.add(f"`metric` lists {', '.join(names)}: each objective once")
-    return objectives
-
-
-def check_objectives_and_scheduler(
-    objectives: list[tuple[str, str]], scheduler: SchedulerSpec, problems: Problems
-) -> None:
-    if len(objectives) > 1 and scheduler.type != "fifo":
-        problems.add(
-            f"`metric` lists {len(objectives)} objectives, but scheduler {scheduler.type} ranks "
-            "trials by one metric: use `scheduler: {type: fifo}` (or drop early_terminate) for a "
-            "multi-objective search"
-        )
-
-
-def _parse_metric(metric: Any, base: dict[str, Any], problems: Problems) -> tuple[str, str]:
-    if isinstance(metric, str):
-        metric = {"name": metric}
-    if not isinstance(metric, dict):
-        problems.add("`metric` must be a mapping with `name` and `goal` (or a list of them)")
-        return "val_loss", "minimize"
-    for key in metric:
-        if key not in ("name", "goal", "target", "impute", "impute_while_running"):
-            problems.add(f"unknown key `metric.{key}`; valid: name, goal")
-    name = metric.get("name", "val_loss")
-    goal = metric.get("goal", "minimize")
-    valid = valid_metrics(base)
-    if name not in valid:
-        problems.add(
-            f"`metric.name` is {name!r}, but trials report only "
-            f"{', '.join(valid)}.{suggest(str(name), valid)}"
-        )
-    elif is_sample_metric(name) and as_number(base.get("eval_samples", 1)) == 0:
-        problems.add(f"`metric.name` is {name!r}, but `base.eval_samples` is 0 (no sample metrics)")
-    if goal not in GOALS:
-        problems.add(f"`metric.goal` is {goal!r}, but must be minimize or maximize")
-    return name, goal
 
 
 def _parse_positive_int(value: Any, key: str, problems: Problems) -> int:
