@@ -33,12 +33,13 @@ def _env(**extra):
 
 
 def test_sigkill_then_resume_finishes_every_trial_from_checkpoints(write_space, tmp_path):
-    # Slow enough epochs (~0.2 s) that the kill lands mid-trial.
+    # Slow enough epochs (~0.2 s) and checkpoints often enough (every 3 epochs) that the kill
+    # lands mid-trial, after the first two trials have two checkpoints each.
     space = write_space(
         "resume",
         method="random",
         run_cap=4,
-        base={"n_samples": 20000, "max_epochs": 20},
+        base={"n_samples": 20000, "max_epochs": 20, "checkpoint_every": 3},
         parameters={"width": {"values": [8, 16, 32]}},
     )
     storage = tmp_path / "results"
@@ -115,7 +116,7 @@ def test_worker_death_is_retried_from_the_checkpoint(write_space, tmp_path):
         "retry",
         method="random",
         run_cap=2,
-        base={"max_epochs": 6},
+        base={"max_epochs": 6, "checkpoint_every": 3},  # the crash comes right after one
         parameters={"width": {"values": [8, 16]}},
     )
     storage = tmp_path / "results"

@@ -7,8 +7,10 @@ from pathlib import Path
 
 import optuna
 import pytest
+import torch
 
 from tune_flow.search import cli as search
+from tune_flow.training.restore import sampled_epoch
 
 pytestmark = pytest.mark.ray
 
@@ -65,13 +67,15 @@ def test_search_ranks_and_cuts_by_w2_with_fresh_rungs(ray_cluster, write_space, 
         last = int(row["epochs_run"])
         assert set(evaluated) == {e for e in (2, 4, last) if e <= last}
         assert float(row["best_w2"]) == min(r["w2"] for r in evaluated.values())
-        # The checkpoint named is the one at the trial's best w2.
-        best_epoch = min(evaluated.values(), key=lambda r: r["w2"])["epoch"]
-        state = Path(row["checkpoint"]) / "checkpoint.pt"
-        import torch
-
-        assert torch.load(state, weights_only=False)["epoch"] == best_epoch
-        assert row["last_checkpoint"]
+        # The checkpoint named is the trial's latest (its last epoch, where the trial ended), and
+        # the model in it that sampling uses is the one at the trial's best w2.
+        best = min(evaluated.values(), key=lambda r: r["w2"])
+        checkpoint = Path(row["checkpoint"])
+        assert torch.load(checkpoint / "checkpoint.pt", weights_only=True)["epoch"] == last
+        best_model = torch.load(checkpoint / "best_model.pt", weights_only=True)
+        assert (best_model["epoch"], best_model["metric"]) == (best["epoch"], "w2")
+        assert best_model["value"] == pytest.approx(best["w2"])
+        assert sampled_epoch(checkpoint) == best["epoch"]
 
     # Every rung value ASHA recorded is the w2 computed at that rung's epoch, never a stale one.
     rungs = json.loads((experiment / "asha_state.json").read_text())["brackets"][0]

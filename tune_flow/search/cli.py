@@ -307,7 +307,6 @@ def _search(
     from tune_flow.search.cluster import check_resources, print_dashboard_hint
     from tune_flow.search.results import write_search_outputs
     from tune_flow.search.rungs import resolve_max_t
-    from tune_flow.search.trainable import CHECKPOINT_SCORE
     from tune_flow.search.tuner import build_trainable, build_tuner
 
     max_t = resolve_max_t(space, space.num_train)
@@ -322,7 +321,7 @@ def _search(
         f"results in {where.experiment}"
     )
     # Disk grows with what is worth keeping: checkpoints of finished trials outside the top k go.
-    pruner = CheckpointPruner(CHECKPOINT_SCORE, space.mode, args.top_k)
+    pruner = CheckpointPruner(space.metric, space.mode, args.top_k)
     if args.resume:
         from tune_flow.search.resume import repair_missing_checkpoints
 

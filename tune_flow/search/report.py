@@ -27,7 +27,7 @@ REASON_COLOURS = {
 }  # fmt: skip
 FIXED_COLUMNS = {
     "trial_id", "status", "stop_reason", "epochs_run", "final_val_loss", "best_val_loss",
-    "final_train_loss", "checkpoint", "last_checkpoint", "trial_dir", "node_id", "pareto",
+    "final_train_loss", "checkpoint", "trial_dir", "node_id", "pareto",
 }  # fmt: skip
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 
 from tune_flow.search.numbers import format_sample_metric, format_value
-from tune_flow.search.trainable import CHECKPOINT_SCORE, trial_config
+from tune_flow.search.trainable import trial_config
 
 TRIALS_FILENAME = "trials.csv"
 BEST_CONFIG_FILENAME = "best_config.yaml"
@@ -38,19 +38,6 @@ def stop_reason(result: Any, scheduler: str) -> str:
     if own:
         return own
     return scheduler if scheduler in ("asha", "median") else "stopped"
-
-
-def _best_checkpoint(result: Any, mode: str) -> Any:
-    """The checkpoint at the trial's best value of the search metric (Tune keeps it by
-    ``checkpoint_score``), else its latest one."""
-    best, best_score = None, math.nan
-    for checkpoint, metrics in result.best_checkpoints or []:
-        score = float(metrics.get(CHECKPOINT_SCORE, math.nan))
-        if not math.isfinite(score):
-            continue
-        if best is None or (score < best_score if mode == "min" else score > best_score):
-            best, best_score = checkpoint, score
-    return best or result.checkpoint
 
 
 def _existing(checkpoint: Any) -> str:
@@ -117,10 +104,10 @@ def trial_rows(
             row.setdefault(f"final_{name}", metrics.get(name, math.nan))
         row.update({name: params.get(name, "") for name in param_names})
         row["node_id"] = metrics.get("node_id", "")
-        # Empty where the checkpoint pruner removed it (finished outside the top k).
-        best_checkpoint = _best_checkpoint(result, mode)
-        row["checkpoint"] = _existing(best_checkpoint)
-        row["last_checkpoint"] = _existing(result.checkpoint)
+        # The trial's latest checkpoint: its state, and its best model so far (best_model.pt,
+        # which sampling uses). Empty where the checkpoint pruner removed it (finished outside
+        # the top k).
+        row["checkpoint"] = _existing(result.checkpoint)
         row["trial_dir"] = str(result.path)
         rows.append(row)
     if objectives and len(objectives) > 1:
@@ -189,14 +176,14 @@ def write_best_eval(checkpoint: Path, row: dict[str, Any], path: Path) -> dict[s
     all test rows or :data:`FINAL_EVAL_MAX_POINTS`, :data:`FINAL_EVAL_STEPS` Euler steps, W2 and
     energy distance in original units. Written to ``best_eval.json`` and printed."""
     from tune_flow.evaluation.judge import evaluate_samples
-    from tune_flow.training.restore import load_trainer
+    from tune_flow.training.restore import load_trainer, sampled_epoch
 
     trainer = load_trainer(checkpoint)
     n = min(len(trainer.data.x_1_test), FINAL_EVAL_MAX_POINTS)
     evaluation = {
         "trial_id": row["trial_id"],
         "checkpoint": str(checkpoint),
-        "epoch": trainer.epoch,
+        "epoch": sampled_epoch(checkpoint),  # of the best model, which is what is evaluated
         "split": "test",
         **evaluate_samples(trainer, n, FINAL_EVAL_STEPS),
     }
@@ -233,7 +220,7 @@ def write_search_outputs(
     write_best_config(
         best.config.get("grid_point", best.config), space.base, experiment / BEST_CONFIG_FILENAME
     )
-    checkpoint = _best_checkpoint(best, space.mode)
+    checkpoint = best.checkpoint
     if checkpoint is not None and not Path(checkpoint.path).is_dir():
         checkpoint = None
     from tune_flow.search.importance import parameter_importances

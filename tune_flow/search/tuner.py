@@ -10,7 +10,7 @@ from tune_flow.evaluation.in_trial import is_sample_metric
 from tune_flow.search.progress import LiveTable
 from tune_flow.search.rungs import milestones as rung_milestones
 from tune_flow.search.rungs import num_train_rows, resolve_max_t
-from tune_flow.search.trainable import CHECKPOINT_SCORE, Objective, train_flow
+from tune_flow.search.trainable import Objective, train_flow
 from tune_flow.space import SearchSpace
 
 
@@ -162,11 +162,9 @@ def build_tuner(
         run_config=tune.RunConfig(
             name=name,
             storage_path=str(storage_path),
-            checkpoint_config=tune.CheckpointConfig(
-                num_to_keep=2,
-                checkpoint_score_attribute=CHECKPOINT_SCORE,  # the search metric, when fresh
-                checkpoint_score_order=space.mode,
-            ),  # fmt: skip
+            # The latest checkpoint holds the best model so far (best_model.pt, see trainable.py);
+            # the one before it stays until the next is safely written.
+            checkpoint_config=tune.CheckpointConfig(num_to_keep=2),
             failure_config=tune.FailureConfig(max_failures=max_failures),
             verbose=0,
             callbacks=[

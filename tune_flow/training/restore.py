@@ -26,3 +26,11 @@ def load_trainer(run_dir: Path, device: str = "auto") -> FlowTrainer:
         trainer.model.load_state_dict(load_checkpoint(best)["model"])
         trainer.ema = EMAModel(trainer.model, trainer.config.ema_decay)  # shadow = best weights
     return trainer
+
+
+def sampled_epoch(run_dir: Path) -> int:
+    """The epoch of the weights :func:`load_trainer` samples with: the best model's epoch when
+    ``run_dir`` has ``best_model.pt``, else the checkpoint's."""
+    run_dir = Path(run_dir)
+    best = run_dir / BEST_MODEL_FILENAME
+    return int(load_checkpoint(best if best.exists() else run_dir / CHECKPOINT_FILENAME)["epoch"])
