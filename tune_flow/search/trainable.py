@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from tune_flow.evaluation.in_trial import is_sample_metric
+from tune_flow.search.background_report import BackgroundReports
 from tune_flow.training.checkpoint import (
     BEST_MODEL_FILENAME,
     CHECKPOINT_FILENAME,
@@ -154,6 +155,9 @@ class _EpochReporter:
                     save_checkpoint(self.best, Path(directory) / BEST_MODEL_FILENAME)
                 self.report(reported, Path(directory))
         if epoch == self.crash_at_epoch:
+            wait = getattr(self.report, "wait", None)
+            if wait is not None:
+                wait()  # the epoch's report lands first, as a synchronous one would
             os._exit(1)
 
 
@@ -201,12 +205,15 @@ def train_flow(
 
     node_id = ray.get_runtime_context().get_node_id()  # which node ran it, in multi-node searches
 
-    def report(metrics: dict[str, Any], directory: Path | None) -> None:
+    def send(metrics: dict[str, Any], directory: Path | None) -> None:
         metrics = {**metrics, "node_id": node_id}
         if directory is None:
             tune.report(metrics)
         else:
             tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(str(directory)))
+
+    # The driver round trip of each report overlaps the next epoch (see background_report.py).
+    report = BackgroundReports(send)
 
     # Torch threads follow the CPUs Ray gave this trial (Ray sets OMP_NUM_THREADS, not torch).
     cpus = tune.get_context().get_trial_resources().required_resources.get("CPU", 1)
@@ -223,9 +230,10 @@ def train_flow(
             crash_at_epoch=int(crash) if crash else None,
             objective=objective,
         )
-        return
-    with checkpoint.as_directory() as directory:
-        run_trial(
-            params, base or {}, report, Path(directory), num_threads=num_threads,
-            objective=objective,
-        )  # fmt: skip
+    else:
+        with checkpoint.as_directory() as directory:
+            run_trial(
+                params, base or {}, report, Path(directory), num_threads=num_threads,
+                objective=objective,
+            )  # fmt: skip
+    report.wait()  # the last result reaches Tune before the trial ends
