@@ -14,7 +14,7 @@ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
 python3 -c "import torch, ray, optuna, ot; print('torch', torch.__version__, 'cuda', torch.cuda.is_available(), 'ray', ray.__version__, 'optuna', optuna.__version__, 'POT', ot.__version__)"
 if [ -z "${SKIP_THROUGHPUT:-}" ]; then
   echo "== trainer throughput (cuda)"
-  timeout 150 python3 benchmarks/trainer_throughput.py --device cuda --epochs 3 --repeats 2 --n-samples 50000 --batch-size 1024
+  timeout 240 python3 benchmarks/trainer_throughput.py --device cuda --epochs 3 --repeats 2 --n-samples 50000 --batch-size 1024 --compile-step
 fi
 echo "== fractional-GPU search: 4 trials share the GPU (gpu 0.25 each)"
 timeout 200 python3 -m tune_flow.search --space search_spaces/arch.yaml --gpus-per-trial 0.25 --cpus-per-trial 2 \

@@ -1,6 +1,7 @@
 """Search efficiency: ASHA + TPE against FIFO + random sampling, equal trial counts, several seeds.
 
-    python benchmarks/search_efficiency.py [--space search_spaces/arch.yaml] [--seeds 3] [--smoke-test]
+    python benchmarks/search_efficiency.py [--space search_spaces/arch.yaml] [--seeds 3]
+        [--grace-period N] [--reduction-factor N] [--no-complete] [--smoke-test]
 
 For each seed, both searches run the same space on one local Ray instance (2 CPUs). Prints epochs
 consumed, the best val loss reached, and the share of trials each stop reason ended.
@@ -26,6 +27,7 @@ def run(
     num_samples: int | None,
     max_epochs: int | None,
     pruned: bool = True,
+    asha: dict | None = None,
 ) -> dict:
     from tune_flow.search.optuna_searcher import TruthfulOptunaSearch
 
@@ -33,6 +35,8 @@ def run(
     TruthfulOptunaSearch.record_stopped_as_pruned = pruned
     space = load_space(space_path)
     space.method, space.scheduler.type = method, scheduler
+    for key, value in (asha or {}).items():  # other rungs than the space's, to compare them
+        setattr(space.scheduler, key, value)
     if num_samples:
         space.run_cap = num_samples
     if max_epochs:
@@ -66,20 +70,37 @@ def main() -> None:
     )
     parser.add_argument("--space", default="search_spaces/arch.yaml")
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--grace-period", type=int, help="ASHA's first rung (default: the space's)")
+    parser.add_argument("--reduction-factor", type=int, help="ASHA's eta (default: the space's)")
+    parser.add_argument(
+        "--no-complete", action="store_true", help="skip the COMPLETE-instead-of-PRUNED search"
+    )
     parser.add_argument("--smoke-test", action="store_true")
     args = parser.parse_args()
+    rungs = {
+        key: value
+        for key, value in (
+            ("grace_period", args.grace_period), ("reduction_factor", args.reduction_factor)
+        )
+        if value is not None
+    }  # fmt: skip
     seeds, samples, epochs = (1, 2, 3) if args.smoke_test else (args.seeds, None, None)
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
     rows = []
     complete = []  # ASHA-stopped trials told to Optuna as COMPLETE, as Ray's OptunaSearch does
     for seed in range(seeds):
-        asha = run(args.space, "bayes", "asha", seed, samples, epochs)
+        asha = run(args.space, "bayes", "asha", seed, samples, epochs, asha=rungs)
         fifo = run(args.space, "random", "fifo", seed, samples, epochs)
-        asha_complete = run(args.space, "bayes", "asha", seed, samples, epochs, pruned=False)
         rows.append((seed, asha, fifo))
-        complete.append(asha_complete)
+        if not args.no_complete:
+            complete.append(
+                run(args.space, "bayes", "asha", seed, samples, epochs, pruned=False, asha=rungs)
+            )
     ray.shutdown()
-    print(f"space {args.space}, {rows[0][1]['trials']} trials per search, {seeds} seed(s)")
+    print(
+        f"space {args.space}, {rows[0][1]['trials']} trials per search, {seeds} seed(s)"
+        + (f", ASHA {rungs}" if rungs else "")
+    )
     print(
         f"{'seed':>4} {'ASHA+TPE epochs':>16} {'best':>8} {'FIFO+random epochs':>19} {'best':>8} {'epochs ratio':>13} {'best gap':>9}"
     )
@@ -93,6 +114,15 @@ def main() -> None:
     print(
         f"mean: ASHA+TPE used {ratio:.0%} of FIFO+random's epochs; best val loss {gap:+.2%} relative"
     )
+    for label, key in (("ASHA+TPE", 1), ("FIFO+random", 2)):
+        reasons = sum((r[key]["reasons"] for r in rows), Counter())
+        total = sum(reasons.values())
+        print(
+            f"{label} stop reasons: "
+            + ", ".join(f"{k} {v / total:.0%}" for k, v in sorted(reasons.items()))
+        )
+    if not complete:
+        return
     ratio_c = statistics.mean(
         c["epochs"] / f["epochs"] for c, (_, _, f) in zip(complete, rows, strict=True)
     )
@@ -107,13 +137,6 @@ def main() -> None:
         )
         + f"; mean {ratio_c:.0%} of FIFO+random's epochs, best {gap_c:+.2%}"
     )
-    for label, key in (("ASHA+TPE", 1), ("FIFO+random", 2)):
-        reasons = sum((r[key]["reasons"] for r in rows), Counter())
-        total = sum(reasons.values())
-        print(
-            f"{label} stop reasons: "
-            + ", ".join(f"{k} {v / total:.0%}" for k, v in sorted(reasons.items()))
-        )
 
 
 if __name__ == "__main__":

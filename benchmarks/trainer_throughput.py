@@ -149,6 +149,10 @@ def main() -> None:
     parser.add_argument(
         "--repeats", type=int, default=3, help="interleaved rounds; the fastest of each is kept"
     )
+    parser.add_argument(
+        "--compile-step", action="store_true",
+        help="also time the trainer with compile_step (torch.compile; CUDA graphs on CUDA)",
+    )  # fmt: skip
     parser.add_argument("--smoke-test", action="store_true")
     args = parser.parse_args()
     epochs = 1 if args.smoke_test else args.epochs
@@ -160,19 +164,28 @@ def main() -> None:
     )
     print(
         f"{'model':<14} {'floor s/s':>11} {'trainer s/s':>12} {'convent. s/s':>13} {'trainer/floor':>14} {'convent./trainer':>17}"
+        + (f" {'compiled s/s':>13} {'compiled/floor':>15}" if args.compile_step else "")
     )
     for label, model in MODELS.items():
         config = _config(model, args.device, epochs + 1, args.n_samples, args.batch_size)
         # Interleaved rounds, best of each: this machine is shared and noisy.
-        trainer_s = floor_s = conventional_s = math.inf
+        trainer_s = floor_s = conventional_s = compiled_s = math.inf
         for _ in range(repeats):
             seconds, samples = time_trainer(config, epochs)
             trainer_s = min(trainer_s, seconds)
             floor_s = min(floor_s, time_floor(config, epochs))
             conventional_s = min(conventional_s, time_conventional(config, epochs))
+            if args.compile_step:  # its warm-up epoch compiles (untimed)
+                compiled = config.replace(compile_step=True)
+                compiled_s = min(compiled_s, time_trainer(compiled, epochs)[0])
         print(
             f"{label:<14} {samples / floor_s:>11,.0f} {samples / trainer_s:>12,.0f} {samples / conventional_s:>13,.0f} "
             f"{trainer_s / floor_s:>13.2f}x {conventional_s / trainer_s:>16.2f}x"
+            + (
+                f" {samples / compiled_s:>13,.0f} {compiled_s / floor_s:>14.2f}x"
+                if args.compile_step
+                else ""
+            )
         )
 
 

@@ -228,10 +228,14 @@ def _wandb_online() -> bool:
 
 def _write_report(experiment: Path) -> None:
     """report.html and figures; a failure here must not fail a search whose results are written."""
+    import time
+
     from tune_flow.search.report import write_report
 
+    started = time.monotonic()
     try:
-        print(f"report: {write_report(experiment)}")
+        path = write_report(experiment)
+        print(f"report: {path} ({time.monotonic() - started:.1f} s)")
     except Exception as error:  # matplotlib/backends vary; the search itself succeeded
         print(
             f"warning: report not written ({error}); try python -m tune_flow.report {experiment}",

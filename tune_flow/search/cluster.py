@@ -100,8 +100,9 @@ def ray_session(
     # and reporting the interrupted trials as if they had finished (stop reasons would lie).
     # Trials resume from their checkpoints with --resume, as after a kill -9.
     os.environ.setdefault("TUNE_DISABLE_SIGINT_HANDLER", "1")
-    # Checkpointing on every improvement makes Tune snapshot its state often; that is intended
-    # (nothing computed is lost) and cheap for our small checkpoints, so skip the warning.
+    # Trials checkpoint every checkpoint_every epochs and at every ASHA rung, so Tune snapshots
+    # its state often; that is intended (little computed is lost) and cheap for our small
+    # checkpoints, so skip the warning.
     os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
     sigterm_raises_interrupt()
     # A Ray instance this process already holds (tests, notebooks) is not ours to shut down.

@@ -1,7 +1,8 @@
 """The training core: one flow-matching run, from a :class:`TrainingConfig` to checkpoints.
 
 Lives here: the config, :class:`FlowTrainer` and its parts (flows, EMA, LR schedule, early
-stopping, RNG state, device choice, checkpoint files, restoring a run for sampling).
+stopping, RNG state, device choice, checkpoint files, restoring a run for sampling, the
+optional torch.compile'd step).
 May import: ``tune_flow.data``, ``tune_flow.models``, ``tune_flow.evaluation``, ``tune_flow.errors``.
 Never imports Ray: the same loop runs in the CLI, in tests and inside a Tune trial.
 """

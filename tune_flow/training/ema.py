@@ -51,6 +51,13 @@ class EMAModel:
         self.num_updates += 1
 
     @torch.no_grad()
+    def lerp_towards(self, model: nn.Module, weight: torch.Tensor) -> None:
+        """The shadow update of :meth:`update` with ``weight`` (``1 - current_decay()``) as a
+        0-d tensor, for compiled steps (a float would recompile at every new value). The caller
+        counts the update (``num_updates``) outside the compiled code."""
+        torch._foreach_lerp_(self.shadow, _averaged_tensors(model), weight)
+
+    @torch.no_grad()
     def store(self, model: nn.Module) -> None:
         """Keep a copy of ``model``'s current (raw) weights for :meth:`restore`."""
         self._stored = [t.detach().clone() for t in _averaged_tensors(model)]

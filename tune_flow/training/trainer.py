@@ -23,6 +23,7 @@ from tune_flow.evaluation.in_trial import (
     is_sample_metric,
 )
 from tune_flow.models import build_model
+from tune_flow.training.compiled_step import CompiledStep, tensor_learning_rates
 from tune_flow.training.config import TrainingConfig
 from tune_flow.training.device import available_cpus, describe_device, resolve_device
 from tune_flow.training.early_stopping import EarlyStopping
@@ -96,6 +97,11 @@ class FlowTrainer:
             min_lr_ratio=config.min_lr_ratio,
         )
         self.ema = EMAModel(self.model, config.ema_decay)
+        self.compiled_step = (
+            CompiledStep(self.model, self.optimizer, self.ema, config.grad_clip, self.device)
+            if config.compile_step
+            else None
+        )
         self.early_stopping = EarlyStopping(patience=config.patience, min_delta=config.min_delta)
         self.generator = torch.Generator(self.device).manual_seed(config.seed)
         self.val_path = self._fixed_validation_path()
@@ -191,6 +197,11 @@ class FlowTrainer:
                 else None
             )
             path = self.flow.sample_path(x_0, x_1, t, eps)
+            if self.compiled_step is not None:
+                loss = self.compiled_step(path.x_t, path.t, path.dx_t)
+                self.scheduler.step()  # fills the tensor learning rate in place
+                loss_sum += loss
+                continue
             loss = torch.nn.functional.mse_loss(self.model(path.x_t, path.t), path.dx_t)
 
             self.optimizer.zero_grad(set_to_none=True)
@@ -226,7 +237,7 @@ class FlowTrainer:
         """
         while self.stop_reason is None and self.epoch < self.config.max_epochs:
             started = time.perf_counter()
-            lr = self.optimizer.param_groups[0]["lr"]
+            lr = float(self.optimizer.param_groups[0]["lr"])  # a tensor under compile_step
             train_loss = self.train_epoch()
             train_seconds = time.perf_counter() - started
             self.train_seconds += train_seconds
@@ -325,6 +336,11 @@ class FlowTrainer:
         self.model.load_state_dict(state["model"])
         self.ema.load_state_dict(state["ema"])
         self.optimizer.load_state_dict(state["optimizer"])
+        if self.compiled_step is not None:
+            tensor_learning_rates(self.optimizer, self.device)
+        else:  # a checkpoint of a compile_step run holds tensor learning rates
+            for group in self.optimizer.param_groups:
+                group["lr"] = float(group["lr"])
         self.scheduler.load_state_dict(state["scheduler"])
         self.early_stopping.load_state_dict(state["early_stopping"])
         self.epoch = int(state["epoch"])
