@@ -113,3 +113,16 @@ def test_a_trial_restored_from_its_final_checkpoint_reports_its_end_again(tmp_pa
     assert [(m["epoch"], m["stop_reason"]) for m in again.metrics] == [(7, "max_epochs")]
     assert again.metrics[0]["val_loss"] == finished.metrics[-1]["val_loss"]
     assert not again.checkpoints
+
+
+def test_without_keep_best_checkpoints_hold_the_latest_weights_only(tmp_path):
+    from tune_flow.search.trainable import _EpochReporter
+    from tune_flow.training.config import TrainingConfig
+    from tune_flow.training.trainer import FlowTrainer
+
+    recorder = Recorder(tmp_path)
+    reporter = _EpochReporter(recorder, Objective(), keep_best=False)  # as a study cell runs
+    FlowTrainer(TrainingConfig.from_dict(BASE), reporter).train()
+    assert sorted(recorder.checkpoints) == [3, 6, 7]
+    assert not any((d / "best_model.pt").exists() for d in recorder.checkpoints.values())
+    assert sampled_epoch(recorder.checkpoints[7]) == 7  # sampling uses the final weights

@@ -47,6 +47,7 @@ def retrain_seed(config: dict[str, Any], run: dict[str, Any], evaluate: dict[str
     from ray import tune
 
     from tune_flow.evaluation.judge import evaluate_samples
+    from tune_flow.search.background_report import BackgroundReports
     from tune_flow.search.trainable import Objective, _EpochReporter
     from tune_flow.training import FlowTrainer, TrainingConfig
     from tune_flow.training.checkpoint import CHECKPOINT_FILENAME, load_checkpoint
@@ -54,11 +55,14 @@ def retrain_seed(config: dict[str, Any], run: dict[str, Any], evaluate: dict[str
     cpus = tune.get_context().get_trial_resources().required_resources.get("CPU", 1)
     threads = max(1, int(cpus))
 
-    def report(metrics: dict[str, Any], directory: Path | None) -> None:
+    def send(metrics: dict[str, Any], directory: Path | None) -> None:
         checkpoint = None if directory is None else tune.Checkpoint.from_directory(str(directory))
         tune.report(metrics, checkpoint=checkpoint)
 
-    reporter = _EpochReporter(report, Objective())
+    # A study judges the final weights (a fixed budget per cell), so its checkpoints carry no
+    # best_model.pt: the samples figure then shows the same weights as the table.
+    report = BackgroundReports(send)
+    reporter = _EpochReporter(report, Objective(), keep_best=False)
     checkpoint = tune.get_checkpoint()
     if checkpoint is not None:
         with checkpoint.as_directory() as directory:
@@ -68,6 +72,7 @@ def retrain_seed(config: dict[str, Any], run: dict[str, Any], evaluate: dict[str
         values = {**run, "seed": int(config["seed"]), "num_threads": threads}
         trainer = FlowTrainer(TrainingConfig.from_dict(values), reporter)
     trainer.train()
+    report.wait()  # the last epoch's result reaches Tune before the evaluation's
     n = min(int(evaluate["samples"]), len(trainer.data.x_1_test))
     final: dict[str, Any] = {"epoch": trainer.epoch, "test_points": n}
     for i, steps in enumerate(evaluate["steps"]):

@@ -104,11 +104,16 @@ class _EpochReporter:
     workload, benchmarks/epoch_overhead.py)."""
 
     def __init__(
-        self, report: Reporter, objective: Objective, crash_at_epoch: int | None = None
+        self,
+        report: Reporter,
+        objective: Objective,
+        crash_at_epoch: int | None = None,
+        keep_best: bool = True,
     ) -> None:
         self.report = report
         self.objective = objective
         self.crash_at_epoch = crash_at_epoch
+        self.keep_best = keep_best  # False: checkpoints hold the latest weights only (studies)
         # {"config", "model" (EMA state_dict, CPU), "epoch", "metric", "value"}; None until the
         # search metric first has a finite value.
         self.best: dict[str, Any] | None = None
@@ -133,7 +138,7 @@ class _EpochReporter:
     def __call__(self, metrics: dict[str, Any], trainer: FlowTrainer) -> None:
         reported = search_metrics(metrics, self.objective)
         epoch = metrics["epoch"]
-        if self._improved(reported, trainer):
+        if self.keep_best and self._improved(reported, trainer):
             self.best = {
                 "config": trainer.config.to_dict(),
                 "model": trainer.ema_model_state(),
