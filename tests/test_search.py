@@ -1,9 +1,11 @@
 """End-to-end searches on a real local Ray instance (shared, 2 CPUs)."""
 
 import csv
+import json
 from pathlib import Path
 
 import pytest
+import torch
 import yaml
 
 from tune_flow import train
@@ -61,6 +63,18 @@ def test_search_end_to_end_asha_and_patience(ray_cluster, write_space, tmp_path,
     for source in sources:
         assert (experiment / source).stat().st_size > 1000, source
     assert re.findall(r'(?:href|src)="([^"]+)"', page) == sources  # nothing else is referenced
+    # samples.png plots the very points best_eval.json was computed from (no second sampling).
+    import numpy as np
+
+    from tune_flow.evaluation.judge import compare
+
+    evaluation = json.loads((experiment / "best_eval.json").read_text())
+    with np.load(experiment / evaluation["samples_file"]) as saved:
+        assert str(saved["trial_id"]) == evaluation["trial_id"] == rows[0]["trial_id"]
+        assert saved["generated"].shape == (evaluation["eval_samples"], 2)
+        again = compare(torch.from_numpy(saved["generated"]), torch.from_numpy(saved["test"]))
+    assert again["w2"] == pytest.approx(evaluation["w2"])
+    assert "the points best_eval.json was computed from" in page
 
     # best_config.yaml is accepted unchanged by the train CLI and retrains.
     best = experiment / "best_config.yaml"

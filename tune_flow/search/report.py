@@ -122,14 +122,19 @@ def write_report(experiment: str | Path, top_k: int = 10, samples: int = 2000) -
         )
 
     best = rows[0]  # trials.csv is sorted best first
-    if (
-        best["checkpoint"]
-        and samples > 0
-        and _samples_figure(Path(best["checkpoint"]), experiment / "samples.png", samples)
-    ):
-        figures.append(
-            ("samples.png", "Samples of the best trial's model (EMA weights) beside the test data")
+    evaluated = _evaluated_samples(experiment, best["trial_id"])
+    if samples > 0 and (
+        (evaluated is not None and _scatter(*evaluated, experiment / "samples.png"))
+        or (
+            evaluated is None
+            and best["checkpoint"]
+            and _samples_figure(Path(best["checkpoint"]), experiment / "samples.png", samples)
         )
+    ):
+        caption = "Samples of the best trial's model (EMA weights) beside the test data"
+        if evaluated is not None:
+            caption += ": the points best_eval.json was computed from"
+        figures.append(("samples.png", caption))
 
     extra = ["pareto"] if "pareto" in rows[0] else []
     columns = ["trial_id", metric_column, *finals, *extra, "epochs_run", "stop_reason", *params]
@@ -242,10 +247,26 @@ def _pareto_figure(rows: list[dict[str, str]], objectives: list[list[str]], path
     plt.close(fig)
 
 
-def _samples_figure(checkpoint: Path, path: Path, n: int) -> bool:
-    """Scatter the best model's samples beside the test data when the data is 2-D."""
-    import matplotlib.pyplot as plt
+def _evaluated_samples(experiment: Path, trial_id: str) -> tuple[Any, Any, str] | None:
+    """(generated, test, title) from ``best_samples.npz``: the points ``best_eval.json`` was
+    computed from, when they belong to ``trial_id``; None otherwise (then sample again)."""
+    import numpy as np
 
+    from tune_flow.search.results import BEST_SAMPLES_FILENAME
+
+    path = experiment / BEST_SAMPLES_FILENAME
+    if not path.is_file():
+        return None
+    with np.load(path) as saved:
+        if str(saved["trial_id"]) != trial_id:
+            return None
+        generated, test = saved["generated"], saved["test"]
+    title = f"best model, {len(generated)} samples (100 Euler steps; best_eval.json's)"
+    return generated, test, title
+
+
+def _samples_figure(checkpoint: Path, path: Path, n: int) -> bool:
+    """Sample the best model again (no best_samples.npz: e.g. an older search) and scatter."""
     from tune_flow.evaluation.judge import generate
     from tune_flow.training.restore import load_trainer
 
@@ -254,11 +275,20 @@ def _samples_figure(checkpoint: Path, path: Path, n: int) -> bool:
         return False
     generated = generate(trainer, n).numpy()
     test = trainer.data.stats.denormalize(trainer.data.x_1_test).numpy()
+    return _scatter(generated, test, f"best model, {n} samples (100 Euler steps)", path)
+
+
+def _scatter(generated: Any, test: Any, title: str, path: Path) -> bool:
+    """Generated points (n, 2) beside the test data (m, 2); False (no figure) unless 2-D."""
+    import matplotlib.pyplot as plt
+
+    if generated.shape[1] != 2:
+        return False
     fig, axes = plt.subplots(1, 2, figsize=(9, 4.5), sharex=True, sharey=True)
     axes[0].scatter(test[:, 0], test[:, 1], s=2, alpha=0.5)
     axes[0].set_title(f"test data ({len(test)})")
     axes[1].scatter(generated[:, 0], generated[:, 1], s=2, alpha=0.5, color="tab:orange")
-    axes[1].set_title(f"best model, {n} samples (100 Euler steps)")
+    axes[1].set_title(title)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -17,6 +17,9 @@ from tune_flow.search.trainable import trial_config
 TRIALS_FILENAME = "trials.csv"
 BEST_CONFIG_FILENAME = "best_config.yaml"
 BEST_EVAL_FILENAME = "best_eval.json"
+# The points best_eval.json was computed from (generated, test; original units): the report
+# plots them instead of sampling the winner again.
+BEST_SAMPLES_FILENAME = "best_samples.npz"
 SUMMARY_FILENAME = "search_summary.json"  # objectives and parameter importances, for the report
 SHOWN_SAMPLE_METRICS = ("w2", "energy_distance")
 # The final evaluation of the winner: all test rows, at most this many, with 100 Euler steps.
@@ -175,18 +178,30 @@ def write_best_eval(checkpoint: Path, row: dict[str, Any], path: Path) -> dict[s
     """Evaluate the winner's best checkpoint once on the **test** split (untouched until now):
     all test rows or :data:`FINAL_EVAL_MAX_POINTS`, :data:`FINAL_EVAL_STEPS` Euler steps, W2 and
     energy distance in original units. Written to ``best_eval.json`` and printed."""
-    from tune_flow.evaluation.judge import evaluate_samples
+    import numpy as np
+
+    from tune_flow.evaluation.judge import compare, generate
     from tune_flow.training.restore import load_trainer, sampled_epoch
 
     trainer = load_trainer(checkpoint)
     n = min(len(trainer.data.x_1_test), FINAL_EVAL_MAX_POINTS)
+    generated = generate(trainer, n, FINAL_EVAL_STEPS)
+    test = trainer.data.stats.denormalize(trainer.data.x_1_test)[:n]
     evaluation = {
         "trial_id": row["trial_id"],
         "checkpoint": str(checkpoint),
         "epoch": sampled_epoch(checkpoint),  # of the best model, which is what is evaluated
         "split": "test",
-        **evaluate_samples(trainer, n, FINAL_EVAL_STEPS),
+        "eval_samples": n,
+        "eval_steps": FINAL_EVAL_STEPS,
+        "eval_method": "euler",
+        **compare(generated, test),
+        "samples_file": BEST_SAMPLES_FILENAME,
     }
+    np.savez_compressed(
+        path.with_name(BEST_SAMPLES_FILENAME), generated=generated.cpu().numpy(),
+        test=test.cpu().numpy(), trial_id=np.array(row["trial_id"]),
+    )  # fmt: skip
     path.write_text(json.dumps(evaluation, indent=2) + "\n")
     print(
         f"best trial on the test split ({n} points, {FINAL_EVAL_STEPS} Euler steps): "
