@@ -261,7 +261,7 @@ def _evaluated_samples(experiment: Path, trial_id: str) -> tuple[Any, Any, str] 
         if str(saved["trial_id"]) != trial_id:
             return None
         generated, test = saved["generated"], saved["test"]
-    title = f"best model, {len(generated)} samples (100 Euler steps; best_eval.json's)"
+    title = f"best model, {len(generated)} samples (100 Euler steps)"
     return generated, test, title
 
 
