@@ -42,7 +42,6 @@ import json, sys
 import ray
 from tune_flow.space import parse_space
 from tune_flow.search.tuner import build_tuner
-from tune_flow.search.checkpoint_pruning import CheckpointPruner
 cfg = json.loads(sys.argv[1])
 ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
 space, problems = parse_space(cfg["space"])

@@ -28,6 +28,7 @@ def run(
     max_epochs: int | None,
     pruned: bool = True,
     asha: dict | None = None,
+    n_startup: int | None = None,
 ) -> dict:
     from tune_flow.search.optuna_searcher import TruthfulOptunaSearch
 
@@ -50,6 +51,7 @@ def run(
             max_concurrent=2,
             max_failures=0,
             time_budget_s=None,
+            n_startup_trials=n_startup,
         ).fit()
         rows = trial_rows(
             results, [p.name for p in space.parameters], space.metric, space.mode, scheduler
@@ -75,6 +77,7 @@ def main() -> None:
     parser.add_argument(
         "--no-complete", action="store_true", help="skip the COMPLETE-instead-of-PRUNED search"
     )
+    parser.add_argument("--n-startup", type=int, help="TPE's random start-up trials")
     parser.add_argument("--smoke-test", action="store_true")
     args = parser.parse_args()
     rungs = {
@@ -89,7 +92,9 @@ def main() -> None:
     rows = []
     complete = []  # ASHA-stopped trials told to Optuna as COMPLETE, as Ray's OptunaSearch does
     for seed in range(seeds):
-        asha = run(args.space, "bayes", "asha", seed, samples, epochs, asha=rungs)
+        asha = run(
+            args.space, "bayes", "asha", seed, samples, epochs, asha=rungs, n_startup=args.n_startup
+        )
         fifo = run(args.space, "random", "fifo", seed, samples, epochs)
         rows.append((seed, asha, fifo))
         if not args.no_complete:
@@ -100,6 +105,7 @@ def main() -> None:
     print(
         f"space {args.space}, {rows[0][1]['trials']} trials per search, {seeds} seed(s)"
         + (f", ASHA {rungs}" if rungs else "")
+        + (f", TPE n_startup_trials {args.n_startup}" if args.n_startup else "")
     )
     print(
         f"{'seed':>4} {'ASHA+TPE epochs':>16} {'best':>8} {'FIFO+random epochs':>19} {'best':>8} {'epochs ratio':>13} {'best gap':>9}"

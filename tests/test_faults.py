@@ -221,7 +221,8 @@ def test_stop_signal_exits_with_the_resume_command_and_stops_ray(
         "ctrlc",
         method="random",
         run_cap=4,
-        base={"n_samples": 20000, "max_epochs": 30},
+        # An early first checkpoint (epoch 2) and a long run after it: the signal lands mid-run.
+        base={"n_samples": 20000, "max_epochs": 60, "checkpoint_every": 2},
         parameters={"width": {"values": [8, 16]}},
     )
     storage = tmp_path / "results"

@@ -15,10 +15,15 @@ from tune_flow.space import SearchSpace
 
 
 def build_searcher(
-    space: SearchSpace, seed: int | None, optuna_storage: Any = None, study_name: str | None = None
+    space: SearchSpace,
+    seed: int | None,
+    optuna_storage: Any = None,
+    study_name: str | None = None,
+    n_startup_trials: int | None = None,
 ) -> Any:
     """Optuna (TPE for ``bayes``, random sampling for ``random``) with the define-by-run space, so
-    ``when:`` conditions hold; ``grid`` uses Tune's own variant generator (None here)."""
+    ``when:`` conditions hold; ``grid`` uses Tune's own variant generator (None here).
+    ``n_startup_trials``: TPE's random trials first (default: a quarter of the run, 2 to 10)."""
     if space.method == "grid":
         return None
     import warnings
@@ -39,7 +44,7 @@ def build_searcher(
             multivariate=True,
             group=True,
             constant_liar=True,
-            n_startup_trials=min(10, max(2, space.run_cap // 4)),
+            n_startup_trials=n_startup_trials or min(10, max(2, space.run_cap // 4)),
         )
     else:
         sampler = optuna.samplers.RandomSampler(seed=seed)
@@ -130,6 +135,7 @@ def build_tuner(
     reuse_actors: bool = True,
     outputs_dir: Path | None = None,
     max_t: int | None = None,
+    n_startup_trials: int | None = None,
 ) -> Any:
     """The Tuner of a search. ``outputs_dir``: local directory for the ASHA rungs (default: the
     experiment directory under a local ``storage_path``). ``max_t``: ASHA's horizon in
@@ -152,7 +158,9 @@ def build_tuner(
         tune_config=tune.TuneConfig(
             metric=space.metric,
             mode=space.mode,
-            search_alg=build_searcher(space, seed, optuna_storage, study_name=name),
+            search_alg=build_searcher(
+                space, seed, optuna_storage, study_name=name, n_startup_trials=n_startup_trials
+            ),
             scheduler=build_scheduler(space, outputs_dir or Path(storage_path) / name, max_t),
             num_samples=num_samples,
             max_concurrent_trials=max_concurrent,
