@@ -233,6 +233,9 @@ def test_stop_signal_exits_with_the_resume_command_and_stops_ray(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # SIGINT as a terminal delivers it, however pytest was started: a run in the background
+        # of a non-interactive shell inherits SIGINT ignored, and Python then keeps ignoring it.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         deadline = time.monotonic() + 180
