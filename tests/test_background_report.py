@@ -61,6 +61,7 @@ def test_a_report_with_a_checkpoint_is_synchronous_and_waits_for_the_one_in_flig
     report({"epoch": 1}, None)
     report({"epoch": 2}, tmp_path)  # returns only once persisted
     assert [c[:2] for c in send.calls] == [(1, None), (2, tmp_path)]
+    assert send.most_in_flight == 1  # epoch 1's report had returned before epoch 2's began
     assert send.calls[1][2] == threading.current_thread().name
 
 

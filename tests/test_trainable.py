@@ -126,3 +126,22 @@ def test_without_keep_best_checkpoints_hold_the_latest_weights_only(tmp_path):
     assert sorted(recorder.checkpoints) == [3, 6, 7]
     assert not any((d / "best_model.pt").exists() for d in recorder.checkpoints.values())
     assert sampled_epoch(recorder.checkpoints[7]) == 7  # sampling uses the final weights
+
+
+def test_an_improvement_is_checkpointed_once_the_last_checkpoint_is_old_enough(
+    tmp_path, monkeypatch
+):
+    """For stops between checkpoints (median rule, time budget): with the age limit at 0, every
+    improvement is written at once; the periodic checkpoints are off here."""
+    from tune_flow.search import trainable
+
+    monkeypatch.setattr(trainable, "BEST_MODEL_MAX_AGE_S", 0.0)
+    recorder = Recorder(tmp_path)
+    run_trial({}, {**BASE, "checkpoint_every": 100}, recorder)
+    improved, best = [], None
+    for m in recorder.metrics:
+        if best is None or m["val_loss"] < best:
+            improved.append(m["epoch"])
+            best = m["val_loss"]
+    assert sorted(recorder.checkpoints) == sorted({*improved, 7})
+    assert len(improved) >= 2

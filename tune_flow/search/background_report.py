@@ -12,9 +12,10 @@ the next epoch's compute instead, within limits that keep every guarantee of the
 - reports with a checkpoint are synchronous, so a checkpoint is persisted and registered before
   training goes on (a crash right after it, the crash test, a resume, all see it), and ASHA's rungs,
   which always come with a checkpoint (see ``_EpochReporter``), cut a trial with no extra epoch;
-- only short epochs (< :data:`MAX_BACKGROUND_EPOCH_S`) go to the background: on long ones the
-  round trip is noise, and a trial told to stop must end within Tune's 2 s wait
-  (``TUNE_FUNCTION_THREAD_TIMEOUT_S``) for its actor to be reused.
+- only short epochs go to the background (the longest of the last few under
+  :data:`MAX_BACKGROUND_EPOCH_S`, and the trial's epoch reporter waits before an evaluation
+  epoch): on long ones the round trip is noise, and a trial told to stop must end within Tune's
+  2 s wait (``TUNE_FUNCTION_THREAD_TIMEOUT_S``), or Tune fails the next trial on its actor.
 
 Written by hand: Tune has no asynchronous report for function trainables (``report`` releases
 the trial only when the driver fetches the result).
@@ -24,12 +25,15 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-# Epochs shorter than this report in the background; Tune waits 2 s for a stopped trial's thread.
-MAX_BACKGROUND_EPOCH_S = 1.0
+# Epochs shorter than this report in the background (a margin under the 2 s Tune waits for a
+# stopped trial's thread); judged on the longest of the last RECENT_EPOCHS.
+MAX_BACKGROUND_EPOCH_S = 0.5
+RECENT_EPOCHS = 3
 
 Send = Callable[[dict[str, Any], Path | None], None]
 
@@ -44,13 +48,15 @@ class BackgroundReports:
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
         self._last_call = time.monotonic()
+        self._recent: deque[float] = deque(maxlen=RECENT_EPOCHS)
         self.background_reports = 0
 
     def __call__(self, metrics: dict[str, Any], directory: Path | None) -> None:
         now = time.monotonic()
-        epoch_seconds, self._last_call = now - self._last_call, now
+        self._recent.append(now - self._last_call)
+        self._last_call = now
         self.wait()
-        if directory is not None or epoch_seconds >= self.max_background_epoch_s:
+        if directory is not None or max(self._recent) >= self.max_background_epoch_s:
             self.send(metrics, directory)
             return
         self._thread = threading.Thread(

@@ -28,6 +28,7 @@ REASON_COLOURS = {
 FIXED_COLUMNS = {
     "trial_id", "status", "stop_reason", "epochs_run", "final_val_loss", "best_val_loss",
     "final_train_loss", "checkpoint", "trial_dir", "node_id", "pareto",
+    "last_checkpoint",  # trials.csv of searches before best_model.pt (it is "checkpoint" now)
 }  # fmt: skip
 
 
@@ -252,7 +253,7 @@ def _evaluated_samples(experiment: Path, trial_id: str) -> tuple[Any, Any, str] 
     computed from, when they belong to ``trial_id``; None otherwise (then sample again)."""
     import numpy as np
 
-    from tune_flow.search.results import BEST_SAMPLES_FILENAME
+    from tune_flow.search.results import BEST_SAMPLES_FILENAME, FINAL_EVAL_STEPS
 
     path = experiment / BEST_SAMPLES_FILENAME
     if not path.is_file():
@@ -261,7 +262,7 @@ def _evaluated_samples(experiment: Path, trial_id: str) -> tuple[Any, Any, str] 
         if str(saved["trial_id"]) != trial_id:
             return None
         generated, test = saved["generated"], saved["test"]
-    title = f"best model, {len(generated)} samples (100 Euler steps)"
+    title = f"best model, {len(generated)} samples ({FINAL_EVAL_STEPS} Euler steps)"
     return generated, test, title
 
 

@@ -78,7 +78,8 @@ def trial_rows(
     objectives: list[tuple[str, str]] | None = None,
 ) -> list[dict[str, Any]]:
     """One row per trial: parameters, best/final metrics, epochs run, stop reason, status, the
-    best checkpoint (by ``metric``) and the last one; with several ``objectives`` (name, mode),
+    latest checkpoint (which holds the best model, ``best_model.pt``); with several
+    ``objectives`` (name, mode),
     each one's final value and whether the trial is on the Pareto front."""
     rows = []
     for result in results:
@@ -175,9 +176,10 @@ def format_top_k(
 
 
 def write_best_eval(checkpoint: Path, row: dict[str, Any], path: Path) -> dict[str, Any]:
-    """Evaluate the winner's best checkpoint once on the **test** split (untouched until now):
-    all test rows or :data:`FINAL_EVAL_MAX_POINTS`, :data:`FINAL_EVAL_STEPS` Euler steps, W2 and
-    energy distance in original units. Written to ``best_eval.json`` and printed."""
+    """Evaluate the winner's best model (``best_model.pt`` in its latest checkpoint) once on the
+    **test** split (untouched until now): all test rows or :data:`FINAL_EVAL_MAX_POINTS`,
+    :data:`FINAL_EVAL_STEPS` Euler steps, W2 and energy distance in original units. Written to
+    ``best_eval.json`` (the points to ``best_samples.npz``) and printed."""
     import numpy as np
 
     from tune_flow.evaluation.judge import compare, generate

@@ -8,9 +8,11 @@ reporter passed in, which is how ``--debug`` runs a trial in-process without Ray
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,6 +47,9 @@ REPORTED = (
 # Test-only switch: "EPOCH" makes the first attempt of each trial exit its worker process hard
 # after that epoch (a real process death, for testing FailureConfig retries). Never set by users.
 CRASH_ONCE_ENV = "TUNE_FLOW_TEST_CRASH_AT_EPOCH"
+# A better model than the last checkpoint holds is written at most this long after it was found:
+# trials can also be stopped between checkpoints (median stopping rule, --time-budget).
+BEST_MODEL_MAX_AGE_S = 5.0
 
 Reporter = Callable[[dict[str, Any], Path | None], None]
 
@@ -58,10 +63,11 @@ class Objective:
     mode: str = "min"
     milestones: tuple[tuple[str, float], ...] = ()
 
-    def better(self, value: float, best: float | None) -> bool:
+    def better(self, value: float, best: float | None, ties: bool = False) -> bool:
+        """``value`` beats ``best`` (None: nothing yet); with ``ties``, equal counts too."""
         if not math.isfinite(value):
             return False
-        if best is None:
+        if best is None or (ties and value == best):
             return True
         return value < best if self.mode == "min" else value > best
 
@@ -97,11 +103,14 @@ class _EpochReporter:
     The EMA weights at the best value of the search metric so far are kept in memory (a copy of
     the model's weights: no I/O) and written as ``best_model.pt`` next to ``checkpoint.pt`` in every
     checkpoint. Checkpoints are written every ``checkpoint_every`` epochs (so a crash loses at most
-    that many), at the first epoch at or past each ASHA rung (where ASHA may stop the trial) and at
-    the last epoch. So the latest checkpoint always holds the best model so far, and a search
-    writes one checkpoint per ``checkpoint_every`` epochs instead of one per improvement, which
-    was nearly every epoch early in training (measured: 10-15% of a 25 ms epoch on the default
-    workload, benchmarks/epoch_overhead.py)."""
+    that many), at the first epoch at or past each ASHA rung and max_t (where ASHA may stop the
+    trial), at the last epoch, and when the model improved at least :data:`BEST_MODEL_MAX_AGE_S`
+    after the last checkpoint (for stops between those points: the median rule, a time budget).
+    So a trial's latest checkpoint holds its best model, except for improvements of its last few
+    seconds when Tune stopped it between checkpoints; and a search writes about one checkpoint
+    per ``checkpoint_every`` epochs instead of one per improvement, which was nearly every epoch
+    early in training (measured: 10-15% of a 25 ms epoch on the default workload,
+    benchmarks/epoch_overhead.py)."""
 
     def __init__(
         self,
@@ -117,6 +126,8 @@ class _EpochReporter:
         # {"config", "model" (EMA state_dict, CPU), "epoch", "metric", "value"}; None until the
         # search metric first has a finite value.
         self.best: dict[str, Any] | None = None
+        self._best_written = True  # the latest checkpoint holds self.best
+        self._last_checkpoint = time.monotonic()
 
     def _improved(self, reported: dict[str, Any], trainer: FlowTrainer) -> bool:
         metric = self.objective.metric
@@ -124,8 +135,10 @@ class _EpochReporter:
             return bool(trainer.history[-1]["improved"])
         if metric not in trainer.history[-1]:
             return False
+        # Ties count: a metric constant within a trial (num_parameters as the first objective)
+        # then keeps the latest weights rather than the first epoch's.
         return self.objective.better(
-            reported[metric], None if self.best is None else float(self.best["value"])
+            reported[metric], None if self.best is None else float(self.best["value"]), ties=True
         )
 
     def _at_rung(self, trainer: FlowTrainer, epoch: int) -> bool:
@@ -146,19 +159,34 @@ class _EpochReporter:
                 "metric": self.objective.metric,
                 "value": float(reported[self.objective.metric]),
             }
+            self._best_written = False
         wants_checkpoint = (
             epoch % trainer.config.checkpoint_every == 0
             or bool(metrics["stop_reason"])
             or self._at_rung(trainer, epoch)
+            or (
+                not self._best_written
+                and time.monotonic() - self._last_checkpoint >= BEST_MODEL_MAX_AGE_S
+            )
         )
         if not wants_checkpoint:
             self.report(reported, None)
+            # A long next epoch (an evaluation) must not run while Tune may be stopping this
+            # trial: Tune waits 2 s for a stopped trial's thread before reusing its actor.
+            wait = getattr(self.report, "wait", None)
+            if (
+                wait is not None
+                and trainer.evaluator is not None
+                and trainer.evaluation_due(epoch + 1)
+            ):
+                wait()
         else:
             with tempfile.TemporaryDirectory(prefix="tune_flow_ckpt_") as directory:
                 save_checkpoint(trainer.state_dict(), Path(directory) / CHECKPOINT_FILENAME)
                 if self.best is not None:
                     save_checkpoint(self.best, Path(directory) / BEST_MODEL_FILENAME)
                 self.report(reported, Path(directory))
+            self._best_written, self._last_checkpoint = True, time.monotonic()
         if epoch == self.crash_at_epoch:
             wait = getattr(self.report, "wait", None)
             if wait is not None:
@@ -225,20 +253,25 @@ def train_flow(
     num_threads = max(1, int(cpus))
     params = config.get("grid_point", config)
     checkpoint = tune.get_checkpoint()
-    if checkpoint is None:
-        crash = os.environ.get(CRASH_ONCE_ENV)  # first attempts only: a retry has a checkpoint
-        run_trial(
-            params,
-            base or {},
-            report,
-            num_threads=num_threads,
-            crash_at_epoch=int(crash) if crash else None,
-            objective=objective,
-        )
-    else:
-        with checkpoint.as_directory() as directory:
+    try:
+        if checkpoint is None:
+            crash = os.environ.get(CRASH_ONCE_ENV)  # first attempts only: retries have one
             run_trial(
-                params, base or {}, report, Path(directory), num_threads=num_threads,
+                params,
+                base or {},
+                report,
+                num_threads=num_threads,
+                crash_at_epoch=int(crash) if crash else None,
                 objective=objective,
-            )  # fmt: skip
+            )
+        else:
+            with checkpoint.as_directory() as directory:
+                run_trial(
+                    params, base or {}, report, Path(directory), num_threads=num_threads,
+                    objective=objective,
+                )  # fmt: skip
+    except BaseException:
+        with contextlib.suppress(BaseException):  # the result in flight still reaches Tune
+            report.wait()
+        raise
     report.wait()  # the last result reaches Tune before the trial ends

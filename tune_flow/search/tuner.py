@@ -109,11 +109,12 @@ def build_trainable(space: SearchSpace, max_t: int | None = None) -> Any:
 
     milestones: tuple[tuple[str, float], ...] = ()
     if space.scheduler.type == "asha":
+        horizon = max_t or space.scheduler.max_t or space.base.get("max_epochs", 100)
         rungs = rung_milestones(
-            space.scheduler.grace_period, space.scheduler.reduction_factor,
-            max_t or space.scheduler.max_t or space.base.get("max_epochs", 100),
-        )  # fmt: skip
-        milestones = tuple((space.scheduler.time_attr, rung) for rung in rungs)
+            space.scheduler.grace_period, space.scheduler.reduction_factor, horizon
+        )
+        # ASHA also stops every trial at max_t: a checkpoint (and evaluation) there as well.
+        milestones = tuple((space.scheduler.time_attr, t) for t in sorted({*rungs, horizon}))
     objective = Objective(space.metric, space.mode, milestones)
     return tune.with_resources(
         tune.with_parameters(train_flow, base=space.base, objective=objective),

@@ -1,9 +1,11 @@
-"""The optimizer step as one ``torch.compile``d function (``TrainingConfig.compile_step``).
+"""The optimizer step, ``torch.compile``d (``TrainingConfig.compile_step``).
 
 On a GPU a small model's step is a few dozen tiny kernels, so launches, not FLOPs, bound it
 (trainer/floor 1.27-1.30x for the default MLP on an H200, benchmarks/RESULTS.md section 1).
 Compiling everything after the path is drawn (forward, MSE, backward, gradient clipping, AdamW,
-the EMA update) with ``mode="reduce-overhead"`` replays it as CUDA graphs. The random draws stay
+the EMA update) with ``mode="reduce-overhead"`` replays it as CUDA graphs: a few graphs, as
+Dynamo splits the function at ``loss.backward()`` and inside the optimizer (at most 8 on the
+CPU, tested), each replayed whole. The random draws stay
 eager, outside: they use the trainer's explicit ``torch.Generator``, which compiled code does not
 take, so the same seed draws the same path either way.
 
@@ -17,6 +19,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from tune_flow.errors import UserInputError
 from tune_flow.training.ema import EMAModel
 
 
@@ -32,8 +35,18 @@ class CompiledStep:
         grad_clip: float,
         device: torch.device,
     ) -> None:
+        if device.type not in ("cpu", "cuda"):
+            # AdamW is fused (tensor learning rates allowed) on the CPU and CUDA only.
+            raise UserInputError(
+                f"The value of `compile_step` is true, but the device is {device.type}; "
+                "compile_step needs cpu or cuda."
+            )
         self.model, self.optimizer, self.ema, self.grad_clip = model, optimizer, ema, grad_clip
         self.device = device
+        # Dynamo guards on the optimizer object: each new trainer in a process (trials on a
+        # reused actor) would recompile and, past Dynamo's recompile limit (8), silently run
+        # eager. One trainer trains at a time per process, so start from a clean cache.
+        torch._dynamo.reset()
         tensor_learning_rates(optimizer, device)
         self.ema_weight = torch.zeros((), device=device)
         # CUDA graphs need CUDA; elsewhere the default mode still fuses the element-wise work.
