@@ -99,6 +99,19 @@ def _axes(value: Any, key: str, cells: dict[str, list[Any]]) -> list[str]:
     return [str(a) for a in axes]
 
 
+def _section(
+    raw: dict[str, Any], name: str, valid: tuple[str, ...], example: str, where: str
+) -> dict[str, Any]:
+    """The optional mapping ``raw[name]`` ({} when absent), with only ``valid`` keys."""
+    section = raw.get(name, {})
+    if not isinstance(section, dict):
+        raise UserInputError(f"{where}`{name}` must be a mapping like {example}")
+    for key in section:
+        if key not in valid:
+            raise UserInputError(f"{where}unknown key `{name}.{key}`; valid: {', '.join(valid)}")
+    return section
+
+
 def _positive_int(value: Any, key: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise UserInputError(f"The value of `{key}` is {value!r}, but must be an integer >= 1.")
@@ -170,32 +183,14 @@ def parse_study(raw: dict[str, Any], path: str | None = None) -> StudySpec:
             f"{', '.join(axes)}"
         )
 
-    budget = raw.get("budget", {})
-    if not isinstance(budget, dict):
-        raise UserInputError(
-            f"{where}`budget` must be a mapping like {{num_samples: 16, max_epochs: 100}}"
-        )
-    for key in budget:
-        if key not in BUDGET_KEYS:
-            raise UserInputError(
-                f"{where}unknown key `budget.{key}`; valid: {', '.join(BUDGET_KEYS)}"
-            )
+    budget = _section(raw, "budget", BUDGET_KEYS, "{num_samples: 16, max_epochs: 100}", where)
     num_samples = _positive_int(budget.get("num_samples", space.run_cap), "budget.num_samples")
     max_epochs = _positive_int(
         budget.get("max_epochs", space.base.get("max_epochs", 100)), "budget.max_epochs"
     )
     seeds = _positive_int(raw.get("seeds", 3), "seeds")
 
-    evaluate = raw.get("evaluate", {})
-    if not isinstance(evaluate, dict):
-        raise UserInputError(
-            f"{where}`evaluate` must be a mapping like {{metric: w2, samples: 10000}}"
-        )
-    for key in evaluate:
-        if key not in EVALUATE_KEYS:
-            raise UserInputError(
-                f"{where}unknown key `evaluate.{key}`; valid: {', '.join(EVALUATE_KEYS)}"
-            )
+    evaluate = _section(raw, "evaluate", EVALUATE_KEYS, "{metric: w2, samples: 10000}", where)
     metric = evaluate.get("metric", "w2")
     if metric not in SAMPLE_METRICS:
         raise UserInputError(
