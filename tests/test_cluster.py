@@ -1,3 +1,4 @@
+import os
 import socket
 from pathlib import Path
 
@@ -36,3 +37,64 @@ def test_checkpoints_load_weights_only(tmp_path):
     torch.save({"x": Payload()}, tmp_path / "evil.pt")
     with pytest.raises(UserInputError, match="cannot read checkpoint"):
         load_checkpoint(tmp_path / "evil.pt")
+
+
+def test_a_ray_instance_this_run_did_not_start_keeps_running(ray_cluster):
+    import ray
+
+    from tune_flow.search.cluster import ray_session
+
+    with ray_session(None, False, "127.0.0.1", 8265) as cluster:
+        assert not cluster.started_here
+        cluster.shut_down_in_background()  # not ours: nothing to shut down
+    assert ray.is_initialized()
+
+
+def test_ray_started_by_the_run_is_shut_down_in_the_background(tmp_path):
+    """Ray's shutdown overlaps with the search's last outputs, and is complete, processes and
+    all, when the session ends."""
+    import subprocess
+    import sys
+
+    script = """
+import os, ray
+from tune_flow.search.cluster import ray_session
+with ray_session(None, False, "127.0.0.1", 8265, num_cpus=1) as cluster:
+    raylet = ray._private.worker._global_node.all_processes["raylet"][0].process.pid
+    cluster.shut_down_in_background()
+    print("background", cluster._shutdown.is_alive() or not ray.is_initialized())
+print("after", ray.is_initialized())
+try:
+    os.kill(raylet, 0)
+    print("raylet alive")
+except ProcessLookupError:
+    print("raylet gone")
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+        env={**os.environ, "PYTHONPATH": str(Path.cwd())}, cwd=tmp_path,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["background", "True", "after", "False", "raylet", "gone"]
+
+
+def test_fast_exit_keeps_the_exit_code_atexit_handlers_and_buffered_output(tmp_path):
+    import subprocess
+    import sys
+
+    script = """
+import atexit
+from tune_flow.fast_exit import exit_with
+atexit.register(lambda: print("atexit ran"))
+log = open("log.txt", "w")
+log.write("buffered")  # not flushed by hand
+print("before exit", end="")
+exit_with(3)
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
+        env={**os.environ, "PYTHONPATH": str(Path.cwd())}, cwd=tmp_path,
+    )  # fmt: skip
+    assert out.returncode == 3
+    assert out.stdout == "before exitatexit ran\n"
+    assert (tmp_path / "log.txt").read_text() == "buffered"

@@ -146,7 +146,7 @@ def test_wheel_has_the_package_and_the_console_script(tmp_path):
     ):
         assert module in names
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
-    assert "tune-flow = tune_flow.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
+    assert "tune-flow = tune_flow.cli:run" in zipfile.ZipFile(wheel).read(entry_points).decode()
     cli = subprocess.run(
         [
             str(Path(sys.executable).with_name("tune-flow")),

@@ -8,6 +8,7 @@ import pytest
 import torch
 import yaml
 
+from tests.tensorboard_events import tensorboard_scalars
 from tune_flow import train
 from tune_flow.search import cli as search
 
@@ -53,6 +54,11 @@ def test_search_end_to_end_asha_and_patience(ray_cluster, write_space, tmp_path,
         with (Path(row["trial_dir"]) / "progress.csv").open() as handle:
             epochs = [int(float(r["epoch"])) for r in csv.DictReader(handle)]
         assert epochs == list(range(1, int(row["epochs_run"]) + 1))
+        # TensorBoard (written in the driver's thread, see tensorboard_logging.py): one events
+        # file per trial with val_loss at every epoch, and the trial's hyperparameters.
+        scalars = tensorboard_scalars(Path(row["trial_dir"]))
+        assert [step for step, _ in scalars["ray/tune/val_loss"]] == epochs
+        assert [value for _, value in scalars["ray/tune/epoch"]] == epochs
 
     # The report: figures exist and are non-empty, the HTML references only files that exist.
     import re

@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib
 import sys
 
+from tune_flow.fast_exit import exit_with
+
 COMMANDS = {
     "search": "tune_flow.search.cli",
     "train": "tune_flow.train",
@@ -27,5 +29,10 @@ def main(argv: list[str] | None = None) -> int:
     return module.main(argv[1:])
 
 
+def run() -> None:
+    """The console script's entry point: :func:`main`, then leave without the slow teardown."""
+    exit_with(main())
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

@@ -1,8 +1,7 @@
 """``python -m tune_flow.study --spec studies/flows_2d.yaml``: see :mod:`tune_flow.search.study_cli`."""
 
-import sys
-
+from tune_flow.fast_exit import exit_with
 from tune_flow.search.study_cli import main
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_with(main())

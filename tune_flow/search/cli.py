@@ -347,6 +347,8 @@ def _search(
     results = tuner.fit()
     # Tune catches the first Ctrl-C itself, saves its state and returns early.
     interrupted = results.num_terminated + results.num_errors < len(results)
+    # Everything below reads the trials from disk: Ray's shutdown overlaps with it.
+    cluster.shut_down_in_background()
 
     if write_search_outputs(results, space, experiment, args.top_k) != 0:
         return 1

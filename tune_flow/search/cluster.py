@@ -6,6 +6,7 @@ import logging
 import os
 import socket
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -28,6 +29,19 @@ class ClusterHandle:
     dashboard_url: str | None
     cpus: float
     gpus: float
+    _shutdown: threading.Thread | None = None
+
+    def shut_down_in_background(self) -> None:
+        """Start shutting down the Ray instance this run started, in a thread, and return.
+
+        Ray's shutdown mostly waits for its processes to exit (~1.4 s on a 2-core machine): once
+        ``Tuner.fit`` has returned, the search's own outputs (the winner's test-split evaluation,
+        the report) need no Ray, so they overlap with it. :func:`ray_session` joins the thread."""
+        import ray
+
+        if self.started_here and self._shutdown is None:
+            self._shutdown = threading.Thread(target=ray.shutdown, name="ray-shutdown")
+            self._shutdown.start()
 
 
 def free_port(host: str, start: int, attempts: int = 50) -> int:
@@ -114,7 +128,9 @@ def ray_session(
         yield cluster
     finally:
         started_here = cluster.started_here if cluster is not None else not was_initialized
-        if started_here:
+        if cluster is not None and cluster._shutdown is not None:
+            cluster._shutdown.join()
+        elif started_here:
             ray.shutdown()
 
 

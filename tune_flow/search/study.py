@@ -143,6 +143,8 @@ def retrain_cell(
     """Retrain the cell's best config with ``spec.seeds`` seeds in parallel; one row per run."""
     from ray import tune
 
+    from tune_flow.search.tensorboard_logging import DirectTBXLoggerCallback
+
     evaluate = {"samples": spec.samples, "steps": list(spec.steps), "method": spec.method}
     trainable = tune.with_resources(
         tune.with_parameters(retrain_seed, run=best_config, evaluate=evaluate),
@@ -161,6 +163,7 @@ def retrain_cell(
                 verbose=0,
                 checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
                 failure_config=tune.FailureConfig(max_failures=2),
+                callbacks=[DirectTBXLoggerCallback()],
             ),  # fmt: skip
         ),
     )

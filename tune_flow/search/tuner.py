@@ -10,6 +10,7 @@ from tune_flow.evaluation.in_trial import is_sample_metric
 from tune_flow.search.progress import LiveTable
 from tune_flow.search.rungs import milestones as rung_milestones
 from tune_flow.search.rungs import num_train_rows, resolve_max_t
+from tune_flow.search.tensorboard_logging import DirectTBXLoggerCallback
 from tune_flow.search.trainable import Objective, train_flow
 from tune_flow.space import SearchSpace
 
@@ -183,6 +184,8 @@ def build_tuner(
                     space.scheduler.type,
                     mode=space.mode,
                 ),  # fmt: skip
+                # Replaces Tune's default TensorBoard logger: same files, written in-thread.
+                DirectTBXLoggerCallback(),
                 *(callbacks or []),
             ],
         ),

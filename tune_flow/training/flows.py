@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from scipy.optimize import linear_sum_assignment
 
 
 @dataclass(frozen=True)
@@ -77,6 +76,10 @@ class OTCFM(ICFM):
     """
 
     def pair(self, x_0: torch.Tensor, x_1: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        # Imported here: scipy.optimize costs ~0.3 s in every process that imports this module
+        # (the search's driver, every trial), and only OT-CFM needs it.
+        from scipy.optimize import linear_sum_assignment
+
         cost = torch.cdist(x_0.detach(), x_1.detach()).pow_(2).cpu().double().numpy()
         rows, cols = linear_sum_assignment(cost)
         order = torch.from_numpy(cols[np.argsort(rows)]).to(x_1.device)
