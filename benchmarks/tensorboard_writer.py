@@ -5,10 +5,10 @@
 Ray Tune's ``TBXLoggerCallback`` writes every numeric field of every result (17 per epoch in the
 default search) and flushes. Both writers run exactly that, alternating, in one process:
 *threaded* is tensorboardX's ``SummaryWriter`` (what Tune uses by default: a writer thread fed
-through a ``multiprocessing.Queue``), *direct* is tune_flow's ``DirectSummaryWriter`` (the same
-events written in the caller's thread). Reported: wall and CPU (all threads of the process) per
-result, median of the repeats, and direct / threaded; the event files are checked to be the same
-size.
+through a ``multiprocessing.Queue``, the file fsynced at every flush), *direct* is tune_flow's
+``DirectSummaryWriter`` (the same events written in the caller's thread, fsynced at close).
+Reported: wall and CPU (all threads of the process) per result, median of the repeats, and
+direct / threaded; the event files are checked to be the same size.
 """
 
 from __future__ import annotations
