@@ -4,10 +4,10 @@ import pytest
 import torch
 
 from tune_flow import FlowDataset, FlowTrainer, TrainingConfig, create_dataloader
-from tune_flow.data import DATASETS, build_data, split_indices
+from tune_flow.data import DATASETS, build_data, check_data, split_indices
 from tune_flow.data.files import load_array
 from tune_flow.data.normalization import NormalizationStats
-from tune_flow.data.toy import generate
+from tune_flow.data.toy import generate, shape
 from tune_flow.errors import UserInputError
 
 BASE = dict(arch="mlp", flow="icfm", aug="none", group="g", n_samples=500)
@@ -20,6 +20,51 @@ def test_builtin_datasets_are_finite_and_seeded(name):
     assert np.isfinite(a).all() and np.array_equal(a, b)
     if name != "digits":
         assert len(a) == 300 and not np.array_equal(a, c)
+    assert shape(name, 300) == a.shape  # what the search's driver checks instead of generating
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"dataset": "moons"},
+        {"dataset": "digits", "val_size": 0.1, "test_size": 0.1},
+        {"dataset": "moons->8gaussians", "train_size": 0.5},
+        {"dataset": "pinwheel", "n_samples": 2000, "train_size": 300},
+    ],
+)
+def test_check_data_counts_the_rows_build_data_trains_on(changes):
+    config = TrainingConfig.from_dict({**BASE, **changes})
+    assert check_data(config) == len(build_data(config).x_1_train)
+
+
+@pytest.mark.parametrize(
+    "changes, match",
+    [
+        ({"dataset": "digits", "aug": "rotate"}, "needs 2-D data"),
+        ({"dataset": "digits->moons"}, "features, target"),
+        ({"dataset": "moons", "n_samples": 12, "val_size": 6, "test_size": 6}, "fewer than"),
+    ],
+)
+def test_check_data_refuses_what_build_data_refuses(changes, match):
+    config = TrainingConfig.from_dict({**BASE, **changes})
+    for check in (check_data, build_data):
+        with pytest.raises(UserInputError, match=match):
+            check(config)
+
+
+def test_check_data_generates_no_builtin_data():
+    """The search's driver checks a built-in dataset without importing scikit-learn (~1 s)."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys; from tune_flow import TrainingConfig; from tune_flow.data import check_data; "
+        f"check_data(TrainingConfig.from_dict({{**{BASE!r}, 'dataset': 'moons'}})); "
+        "print('sklearn' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"
 
 
 def test_training_subsets_are_nested_and_held_out_sets_fixed():

@@ -132,6 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def apply_overrides(space: SearchSpace, args: argparse.Namespace) -> SearchSpace:
     """Fold the CLI flags into the space, with the same checks as the YAML."""
+    from tune_flow.data import check_data
     from tune_flow.training.config import TrainingConfig
 
     if args.num_samples is not None:
@@ -192,18 +193,9 @@ def apply_overrides(space: SearchSpace, args: argparse.Namespace) -> SearchSpace
     # Fail now, not inside every trial: the fixed values must make a valid config.
     base = TrainingConfig.from_dict({**space.first_point(), **space.base})
     space.base = absolute_paths(space.base, Path.cwd())
-    space.num_train = _check_dataset(base)
+    # Fail now, not inside every trial: missing file, wrong shape, NaN: one line.
+    space.num_train = check_data(base)
     return space
-
-
-def _check_dataset(config: Any) -> int:
-    """Load the dataset once before any trial (missing file, wrong shape, NaN: one line now);
-    return the number of training rows."""
-    from tune_flow.data import build_data
-
-    data = build_data(config)
-    config.validate_stats_path(data.dim)
-    return len(data.x_1_train)
 
 
 def print_rungs(space: SearchSpace) -> None:

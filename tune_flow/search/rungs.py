@@ -109,7 +109,6 @@ def warmup_warning(space: SearchSpace, num_train: int) -> str | None:
 
 def num_train_rows(space: SearchSpace) -> int:
     """Training rows of the space's first point (the data a trial of it would train on)."""
-    from tune_flow.data import build_data
+    from tune_flow.data import check_data
 
-    config = TrainingConfig.from_dict({**space.first_point(), **space.base})
-    return len(build_data(config).x_1_train)
+    return check_data(TrainingConfig.from_dict({**space.first_point(), **space.base}))
