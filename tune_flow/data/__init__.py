@@ -104,6 +104,7 @@ def check_data(config: TrainingConfig) -> int:
         data = build_data(config)
         config.validate_stats_path(data.dim)
         return len(data.x_1_train)
+    # split_indices refuses too few rows; the split sizes do not depend on its seed (0 here).
     rows, dim = shape(target, config.n_samples)
     source_rows, source_dim = (None, None) if source is None else shape(source, config.n_samples)
     _check_features(config.aug, source, target, source_dim, dim)

@@ -193,7 +193,7 @@ def apply_overrides(space: SearchSpace, args: argparse.Namespace) -> SearchSpace
     # Fail now, not inside every trial: the fixed values must make a valid config.
     base = TrainingConfig.from_dict({**space.first_point(), **space.base})
     space.base = absolute_paths(space.base, Path.cwd())
-    # Fail now, not inside every trial: missing file, wrong shape, NaN: one line.
+    # The data too: a missing file, a wrong shape, NaN or too few rows is one line now.
     space.num_train = check_data(base)
     return space
 

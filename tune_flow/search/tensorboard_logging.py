@@ -3,12 +3,13 @@
 Ray's ``TBXLoggerCallback`` logs every numeric result field (~17 per epoch here) through
 tensorboardX, whose event writer hands each event to a thread through a ``multiprocessing.Queue``
 of 10: pickled, sent through a pipe and unpickled again inside the same process, the driver
-blocking whenever the queue is full. In a profile of the default search that was a third of the
-driver's CPU during ``Tuner.fit`` (the driver shares this machine's cores with the trials).
-Writing each event in the caller's thread instead, and fsyncing the file once at close
-instead of at every flush, is measured by ``benchmarks/tensorboard_writer.py``. Same files, same tags, same hparams:
-only who writes them changes. tensorboardX has no option for this, hence the three small
-subclasses below.
+blocking whenever the queue is full; and every flush (Tune flushes after every result) fsyncs the
+file. In a profile of the default search that was about a third of the driver's CPU during
+``Tuner.fit``, and the driver shares the machine's cores with the trials. Here each event is
+written in the caller's thread and the file is fsynced once, at close
+(``benchmarks/tensorboard_writer.py`` measures both). Same files, same tags, same hparams: only who
+writes them changes. tensorboardX has no option for this, hence the small subclasses below,
+written against tensorboardX 2.6 (pinned in pyproject.toml).
 """
 
 from __future__ import annotations
@@ -72,7 +73,9 @@ class _DirectFileWriter(FileWriter):
 
 
 class DirectSummaryWriter(SummaryWriter):
-    """tensorboardX's ``SummaryWriter``, writing events in the caller's thread."""
+    """tensorboardX's ``SummaryWriter``, writing events in the caller's thread.
+
+    Only what Tune uses is kept: no ``purge_step``, no ``write_to_disk=False``."""
 
     def _get_file_writer(self) -> FileWriter:
         if self.all_writers is None or self.file_writer is None:
