@@ -35,6 +35,22 @@ def test_resume_matches_uninterrupted_run(small_config, tmp_path):
     assert [h["train_loss"] for h in resumed.history] == [h["train_loss"] for h in straight.history]
 
 
+def test_a_trainer_never_trains_the_state_it_was_loaded_from(small_config):
+    """Two trainers resumed from one in-memory state dict start alike (Optimizer.load_state_dict
+    keeps the tensors it is given; training one must not move the other's starting point)."""
+    first = FlowTrainer(small_config(max_epochs=3))
+    first.train_epoch()
+    state = first.state_dict()
+    moments = [s["exp_avg"].clone() for s in state["optimizer"]["state"].values()]
+    a = FlowTrainer.from_checkpoint(state)
+    a.train()
+    for before, after in zip(moments, state["optimizer"]["state"].values(), strict=True):
+        assert torch.equal(before, after["exp_avg"])
+    b = FlowTrainer.from_checkpoint(state)
+    b.train()
+    assert [h["val_loss"] for h in b.history] == [h["val_loss"] for h in a.history]
+
+
 def test_val_loss_drops_clearly_on_moons(small_config):
     trainer = FlowTrainer(small_config(max_epochs=25, n_samples=4000, lr=3e-3, warmup_steps=50))
     summary = trainer.train()

@@ -6,6 +6,7 @@ the single-run CLI, in a Ray Tune trial and in tests.
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
 import time
@@ -335,7 +336,10 @@ class FlowTrainer:
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.model.load_state_dict(state["model"])
         self.ema.load_state_dict(state["ema"])
-        self.optimizer.load_state_dict(state["optimizer"])
+        # A copy: Optimizer.load_state_dict keeps the given tensors (``.to()`` on the same device
+        # and dtype copies nothing), so training would change the caller's state in place, and a
+        # second trainer loaded from the same dict would start from moved moments.
+        self.optimizer.load_state_dict(copy.deepcopy(state["optimizer"]))
         if self.compiled_step is not None:
             tensor_learning_rates(self.optimizer, self.device)
         else:  # a checkpoint of a compile_step run holds tensor learning rates
