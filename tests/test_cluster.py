@@ -51,18 +51,24 @@ def test_a_ray_instance_this_run_did_not_start_keeps_running(ray_cluster):
 
 
 def test_ray_started_by_the_run_is_shut_down_in_the_background(tmp_path):
-    """Ray's shutdown overlaps with the search's last outputs, and is complete, processes and
-    all, when the session ends."""
+    """Ray's shutdown overlaps with the search's last outputs (the call returns while it runs),
+    and is complete, processes and all, when the session ends."""
     import subprocess
     import sys
 
     script = """
-import os, ray
+import os, threading, ray
 from tune_flow.search.cluster import ray_session
+release, real_shutdown = threading.Event(), ray.shutdown
+def held_shutdown(*args, **kwargs):  # runs in the background thread until released
+    release.wait(60)
+    real_shutdown(*args, **kwargs)
+ray.shutdown = held_shutdown
 with ray_session(None, False, "127.0.0.1", 8265, num_cpus=1) as cluster:
     raylet = ray._private.worker._global_node.all_processes["raylet"][0].process.pid
     cluster.shut_down_in_background()
-    print("background", cluster._shutdown.is_alive() or not ray.is_initialized())
+    print("returned", cluster._shutdown.is_alive(), ray.is_initialized())
+    release.set()
 print("after", ray.is_initialized())
 try:
     os.kill(raylet, 0)
@@ -75,7 +81,23 @@ except ProcessLookupError:
         env={**os.environ, "PYTHONPATH": str(Path.cwd())}, cwd=tmp_path,
     )  # fmt: skip
     assert out.returncode == 0, out.stderr
-    assert out.stdout.split() == ["background", "True", "after", "False", "raylet", "gone"]
+    assert out.stdout.split() == ["returned", "True", "True", "after", "False", "raylet", "gone"]
+
+
+def test_a_failed_background_shutdown_is_raised_where_it_is_awaited(monkeypatch):
+    import ray
+
+    from tune_flow.search.cluster import ClusterHandle
+
+    def failing_shutdown():
+        raise RuntimeError("shutdown failed")
+
+    monkeypatch.setattr(ray, "shutdown", failing_shutdown)  # no Ray is touched
+    cluster = ClusterHandle(started_here=True, dashboard_url=None, cpus=1.0, gpus=0.0)
+    cluster.shut_down_in_background()
+    with pytest.raises(RuntimeError, match="shutdown failed"):
+        cluster.join_shutdown()
+    assert not ClusterHandle(True, None, 1.0, 0.0).join_shutdown()  # never started: nothing
 
 
 def test_fast_exit_keeps_the_exit_code_atexit_handlers_and_buffered_output(tmp_path):

@@ -59,6 +59,7 @@ def test_search_end_to_end_asha_and_patience(ray_cluster, write_space, tmp_path,
         scalars = tensorboard_scalars(Path(row["trial_dir"]))
         assert [step for step, _ in scalars["ray/tune/val_loss"]] == epochs
         assert [value for _, value in scalars["ray/tune/epoch"]] == epochs
+        assert "_hparams_/experiment" in scalars and "_hparams_/session_end_info" in scalars
 
     # The report: figures exist and are non-empty, the HTML references only files that exist.
     import re

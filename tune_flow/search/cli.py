@@ -339,7 +339,9 @@ def _search(
     results = tuner.fit()
     # Tune catches the first Ctrl-C itself, saves its state and returns early.
     interrupted = results.num_terminated + results.num_errors < len(results)
-    # Everything below reads the trials from disk: Ray's shutdown overlaps with it.
+    # Everything below reads the trials from disk: Ray's shutdown overlaps with it. The Tuner
+    # goes first: its callbacks' finalizers (W&B's) still call Ray.
+    del tuner
     cluster.shut_down_in_background()
 
     if write_search_outputs(results, space, experiment, args.top_k) != 0:

@@ -9,7 +9,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from tune_flow.errors import UserInputError
 from tune_flow.stop_signals import sigterm_raises_interrupt
@@ -29,19 +29,38 @@ class ClusterHandle:
     dashboard_url: str | None
     cpus: float
     gpus: float
-    _shutdown: threading.Thread | None = None
+    _shutdown: threading.Thread | None = field(default=None, init=False, repr=False, compare=False)
+    _shutdown_error: BaseException | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     def shut_down_in_background(self) -> None:
         """Start shutting down the Ray instance this run started, in a thread, and return.
 
         Ray's shutdown mostly waits for its processes to exit (~1.4 s on a 2-core machine): once
         ``Tuner.fit`` has returned, the search's own outputs (the winner's test-split evaluation,
-        the report) need no Ray, so they overlap with it. :func:`ray_session` joins the thread."""
+        the report) need no Ray, so they overlap with it. :func:`ray_session` joins the thread
+        and raises what the shutdown raised, as it would have without the thread."""
         import ray
 
+        def shut_down() -> None:
+            try:
+                ray.shutdown()
+            except BaseException as error:  # re-raised by join_shutdown, in the caller's thread
+                self._shutdown_error = error
+
         if self.started_here and self._shutdown is None:
-            self._shutdown = threading.Thread(target=ray.shutdown, name="ray-shutdown")
+            self._shutdown = threading.Thread(target=shut_down, name="ray-shutdown")
             self._shutdown.start()
+
+    def join_shutdown(self) -> bool:
+        """Wait for :meth:`shut_down_in_background`; False when it was never started."""
+        if self._shutdown is None:
+            return False
+        self._shutdown.join()
+        if self._shutdown_error is not None:
+            raise self._shutdown_error
+        return True
 
 
 def free_port(host: str, start: int, attempts: int = 50) -> int:
@@ -128,9 +147,7 @@ def ray_session(
         yield cluster
     finally:
         started_here = cluster.started_here if cluster is not None else not was_initialized
-        if cluster is not None and cluster._shutdown is not None:
-            cluster._shutdown.join()
-        elif started_here:
+        if not (cluster is not None and cluster.join_shutdown()) and started_here:
             ray.shutdown()
 
 

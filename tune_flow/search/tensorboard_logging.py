@@ -39,7 +39,9 @@ class _DirectEventFileWriter(EventFileWriter):
         self._closed = False
 
     def reopen(self) -> None:
-        self._closed = False
+        # Unused: SummaryWriter builds a new FileWriter after close. A new events file opened
+        # within the same second would take the old one's name and truncate it.
+        raise NotImplementedError("make a new DirectSummaryWriter instead")
 
     def add_event(self, event: Any) -> None:
         if not self._closed:
