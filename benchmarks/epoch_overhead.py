@@ -21,17 +21,16 @@ first-result benchmark's business (ray_overhead.py). Overhead = per-epoch wall /
 from __future__ import annotations
 
 import argparse
-import json
 import multiprocessing
-import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from _script_run import run_script  # benchmarks/ is sys.path[0] when run as a script
 
 ROOT = Path(__file__).resolve().parents[1]
 BASE = dict(arch="mlp", flow="icfm", dataset="moons", aug="none", group="bench", n_samples=5000,
@@ -96,18 +95,12 @@ def run_tune(concurrency: int, epochs: int) -> list[float]:
         "name": "bench", "method": "grid", "run_cap": concurrency, "metric": {"name": "val_loss"},
         "base": base, "parameters": {"seed": {"values": list(range(concurrency))}},
     }  # fmt: skip
-    cfg = {"space": space, "storage": storage, "concurrency": concurrency}
     try:
-        out = subprocess.run(
-            [sys.executable, "-c", TUNE_SCRIPT, json.dumps(cfg)],
-            capture_output=True, text=True, cwd=ROOT, timeout=1800,
-            env=dict(os.environ, PYTHONPATH=str(ROOT)),
-        )  # fmt: skip
+        return run_script(
+            TUNE_SCRIPT, {"space": space, "storage": storage, "concurrency": concurrency}
+        )
     finally:
         shutil.rmtree(storage, ignore_errors=True)
-    if out.returncode != 0:
-        raise SystemExit(out.stderr[-3000:])
-    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:

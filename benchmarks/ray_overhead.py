@@ -12,12 +12,11 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
 
 import torch
+from _script_run import run_script  # benchmarks/ is sys.path[0] when run as a script
 
 TRIAL = dict(arch="mlp", flow="icfm", dataset="moons", aug="none", group="bench", n_samples=5000,
              batch_size=256, warmup_steps=50, width=64, depth=3, device="cpu")  # fmt: skip
@@ -65,8 +64,6 @@ def ideal_seconds(trials: int, epochs: int) -> float:
 
 
 def run_variant(trials: int, epochs: int, reuse: bool, disable_loggers: bool) -> dict:
-    import json
-
     storage = tempfile.mkdtemp(prefix="tune_flow_bench_")
     space = {
         "name": "bench", "method": "random", "run_cap": trials, "metric": {"name": "val_loss"},
@@ -75,22 +72,10 @@ def run_variant(trials: int, epochs: int, reuse: bool, disable_loggers: bool) ->
     env = dict(os.environ, TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S="0")
     if disable_loggers:
         env["TUNE_DISABLE_AUTO_CALLBACK_LOGGERS"] = "1"
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            VARIANT_SCRIPT,
-            json.dumps({"space": space, "storage": storage, "reuse": reuse}),
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=1800,
-    )
-    shutil.rmtree(storage, ignore_errors=True)
-    if out.returncode != 0:
-        raise SystemExit(out.stderr[-3000:])
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    try:
+        return run_script(VARIANT_SCRIPT, {"space": space, "storage": storage, "reuse": reuse}, env)
+    finally:
+        shutil.rmtree(storage, ignore_errors=True)
 
 
 def main() -> None:
