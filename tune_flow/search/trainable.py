@@ -173,13 +173,8 @@ class _EpochReporter:
             self.report(reported, None)
             # A long next epoch (an evaluation) must not run while Tune may be stopping this
             # trial: Tune waits 2 s for a stopped trial's thread before reusing its actor.
-            wait = getattr(self.report, "wait", None)
-            if (
-                wait is not None
-                and trainer.evaluator is not None
-                and trainer.evaluation_due(epoch + 1)
-            ):
-                wait()
+            if trainer.evaluator is not None and trainer.evaluation_due(epoch + 1):
+                self._wait_for_report()
         else:
             with tempfile.TemporaryDirectory(prefix="tune_flow_ckpt_") as directory:
                 save_checkpoint(trainer.state_dict(), Path(directory) / CHECKPOINT_FILENAME)
@@ -188,10 +183,14 @@ class _EpochReporter:
                 self.report(reported, Path(directory))
             self._best_written, self._last_checkpoint = True, time.monotonic()
         if epoch == self.crash_at_epoch:
-            wait = getattr(self.report, "wait", None)
-            if wait is not None:
-                wait()  # the epoch's report lands first, as a synchronous one would
+            self._wait_for_report()  # the epoch's report lands first, as a synchronous one would
             os._exit(1)
+
+    def _wait_for_report(self) -> None:
+        """Until the report in flight has reached Tune (a :class:`BackgroundReports`; other
+        reporters are synchronous)."""
+        if isinstance(self.report, BackgroundReports):
+            self.report.wait()
 
 
 def run_trial(

@@ -248,7 +248,7 @@ def _coerce(name: str, value: Any, hint: Any) -> Any:
         if not isinstance(value, bool):
             raise UserInputError(f"The value of `{name}` is {value!r}, but must be true or false.")
         return value
-    if isinstance(value, bool) and bool not in allowed:
+    if isinstance(value, bool):
         raise UserInputError(f"The value of `{name}` is {value!r}, but must be a number or string.")
     if int in allowed and float not in allowed:
         number = _number(name, value)

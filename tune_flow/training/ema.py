@@ -46,15 +46,14 @@ class EMAModel:
     @torch.no_grad()
     def update(self, model: nn.Module) -> None:
         """Move the shadow weights towards ``model``'s, one fused call for all tensors."""
-        weight = 1.0 - self.current_decay()
-        torch._foreach_lerp_(self.shadow, _averaged_tensors(model), weight)
+        self.lerp_towards(model, 1.0 - self.current_decay())
         self.num_updates += 1
 
     @torch.no_grad()
-    def lerp_towards(self, model: nn.Module, weight: torch.Tensor) -> None:
-        """The shadow update of :meth:`update` with ``weight`` (``1 - current_decay()``) as a
-        0-d tensor, for compiled steps (a float would recompile at every new value). The caller
-        counts the update (``num_updates``) outside the compiled code."""
+    def lerp_towards(self, model: nn.Module, weight: float | torch.Tensor) -> None:
+        """The shadow update alone, by ``weight`` (``1 - current_decay()``), without counting it.
+        Compiled steps pass a 0-d tensor (a float would recompile at every new value) and count
+        the update (``num_updates``) outside the compiled code."""
         torch._foreach_lerp_(self.shadow, _averaged_tensors(model), weight)
 
     @torch.no_grad()
