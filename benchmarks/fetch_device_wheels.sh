@@ -11,7 +11,7 @@ mkdir -p .whl
 # What `import ray.tune, optuna, tune_flow.search` and the sample metrics (POT) need beyond the
 # machine's own packages.
 $DL -d .whl optuna==5.0.0 alembic==1.16.5 mako==1.3.10 sqlalchemy==2.0.43 colorlog==6.9.0 \
-  greenlet==3.2.4 tensorboardX==2.6.4 jsonschema==4.25.1 referencing==0.36.2 rpds-py==0.27.1 \
+  greenlet==3.2.4 tensorboardX==2.6.5 jsonschema==4.25.1 referencing==0.36.2 rpds-py==0.27.1 \
   jsonschema-specifications==2025.9.1 pydantic==2.14.4 pydantic_core==2.50.5 \
   annotated-types==0.8.0 typing-inspection==0.4.5
 tmp=$(mktemp -d)

@@ -1,5 +1,6 @@
-"""compile_step: the torch.compile'd step trains like the eager one (CPU: inductor's default
-mode; the CUDA-graph mode needs a GPU, see benchmarks/device_check.sh)."""
+"""compile_step trains like the eager step: on the CPU the torch.compile'd step (inductor's
+default mode); on CUDA the step captured in one CUDA graph (those tests need a GPU and are skipped
+without one; benchmarks/device_check.sh runs them on a lent GPU machine)."""
 
 import pytest
 import torch
@@ -9,6 +10,9 @@ from tune_flow.training.config import TrainingConfig
 from tune_flow.training.trainer import FlowTrainer
 
 BASE = {**TINY_BASE, "max_epochs": 3, "eval_samples": 0, "num_threads": 1}
+
+
+needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 
 
 def _trained(**changes) -> FlowTrainer:
@@ -65,3 +69,57 @@ def test_compile_step_must_be_a_boolean():
 
     with pytest.raises(UserInputError, match="`compile_step` is 'yes', but must be true or false"):
         TrainingConfig.from_dict({**BASE, "compile_step": "yes"})
+
+
+def test_an_unsupported_device_is_refused_with_the_devices_that_work():
+    from tune_flow.errors import UserInputError
+    from tune_flow.training.compiled_step import build_compiled_step
+
+    trainer = FlowTrainer(TrainingConfig.from_dict(BASE))
+    with pytest.raises(UserInputError, match="device is meta; compile_step needs cpu or cuda"):
+        build_compiled_step(
+            trainer.model, trainer.optimizer, trainer.ema, 1.0, torch.device("meta")
+        )
+
+
+@needs_cuda
+def test_the_cuda_graph_step_trains_like_eager_on_the_gpu():
+    from tune_flow.training.compiled_step import CUDA_GRAPH_WARMUP_STEPS, CudaGraphStep
+
+    # Dropout 0: with dropout the mask comes from the CUDA generator, whose offsets a replay
+    # advances in its own way (the same distribution, not the same masks).
+    eager = _trained(device="cuda", arch="resmlp", dropout=0.0)
+    graphed = _trained(device="cuda", arch="resmlp", dropout=0.0, compile_step=True)
+    step = graphed.compiled_step
+    assert isinstance(step, CudaGraphStep) and step._graph is not None  # captured, replayed
+    assert 3 * graphed.steps_per_epoch > CUDA_GRAPH_WARMUP_STEPS
+    for key in ("train_loss", "val_loss", "raw_val_loss", "lr"):
+        got = [h[key] for h in graphed.history]
+        want = [h[key] for h in eager.history]
+        assert got == pytest.approx(want, rel=1e-5), key
+    assert graphed.ema.num_updates == eager.ema.num_updates == 3 * eager.steps_per_epoch
+    for a, b in zip(graphed.ema.shadow, eager.ema.shadow, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+    for a, b in zip(graphed.model.parameters(), eager.model.parameters(), strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+
+
+@needs_cuda
+def test_a_cuda_graph_checkpoint_resumes_in_either_mode_on_the_gpu():
+    base = {"device": "cuda", "compile_step": True}
+    uninterrupted = _trained(**base)
+    first = FlowTrainer(TrainingConfig.from_dict({**BASE, **base}))
+    first.train_epoch()
+    first.epoch += 1
+    state = first.state_dict()
+    want = [h["val_loss"] for h in uninterrupted.history[-2:]]
+    for compile_step in (False, True):
+        resumed = FlowTrainer.from_checkpoint(state, compile_step=compile_step)
+        resumed.train()
+        assert [h["val_loss"] for h in resumed.history[-2:]] == pytest.approx(want, rel=1e-5)
+    # Loading into a trainer that already replays its graph captures afresh (the optimizer's
+    # state tensors were replaced), and it still trains like the uninterrupted run.
+    first.load_state_dict(state)
+    assert first.compiled_step._graph is None
+    first.train()
+    assert [h["val_loss"] for h in first.history[-2:]] == pytest.approx(want, rel=1e-5)

@@ -1,20 +1,29 @@
-"""The optimizer step, ``torch.compile``d (``TrainingConfig.compile_step``).
+"""The whole training step as one replayable unit (``TrainingConfig.compile_step``).
 
 On a GPU a small model's step is a few dozen tiny kernels, so launches, not FLOPs, bound it
-(trainer/floor 1.27-1.30x for the default MLP on an H200, benchmarks/RESULTS.md section 1).
-Compiling everything after the path is drawn (forward, MSE, backward, gradient clipping, AdamW,
-the EMA update) with ``mode="reduce-overhead"`` replays it as CUDA graphs: a few graphs, as
-Dynamo splits the function at ``loss.backward()`` and inside the optimizer (at most 8 on the
-CPU, tested), each replayed whole. The random draws stay
-eager, outside: they use the trainer's explicit ``torch.Generator``, which compiled code does not
-take, so the same seed draws the same path either way.
+(trainer/floor 1.23-1.30x for the default MLP on an H200, benchmarks/RESULTS.md section 1). Everything
+after the path is drawn (forward, MSE, backward, gradient clipping, AdamW, the EMA update) runs as
+one unit:
 
-Every per-step scalar the compiled code reads is a 0-d tensor updated in place (the learning
-rate, which ``LambdaLR`` fills, and the EMA weight): as Python floats they would be baked into
-the graph and recompile it at every new value.
+- on CUDA, :class:`CudaGraphStep` captures it in one CUDA graph by hand (PyTorch's "whole-network
+  capture" recipe) and replays it at every step. ``torch.compile(mode="reduce-overhead")`` was
+  tried first and measured on an H200: inductor refuses CUDA graphs for code that mutates its
+  inputs ("skipping cudagraphs due to mutated inputs"), and a training step mutates every weight,
+  moment and EMA tensor, so it ran un-graphed (1.31x the floor for the small MLP, slower than
+  eager), and Dynamo in several trials of a search crashed workers. A hand capture replays the
+  very kernels eager mode launches, so it trains like eager mode.
+- on the CPU, :class:`CompiledStep` ``torch.compile``\\ s it (inductor's default mode fuses the
+  element-wise work; nothing is launch-bound there). This is the mode the CPU tests can check.
+
+The random draws stay eager, outside: they use the trainer's explicit ``torch.Generator``, which
+neither compiled code nor a graph replay advances, so the same seed draws the same path either way.
+Every per-step scalar the unit reads is a 0-d tensor on the device updated in place (the learning
+rate, which ``LambdaLR`` fills, and the EMA weight): a Python float would be baked into the graph.
 """
 
 from __future__ import annotations
+
+import warnings
 
 import torch
 from torch import nn
@@ -22,10 +31,71 @@ from torch import nn
 from tune_flow.errors import UserInputError
 from tune_flow.training.ema import EMAModel
 
+#: Eager steps on a side stream before the capture (PyTorch's recipe: lazy initialisation such as
+#: the optimizer's state and cuBLAS workspaces must not happen inside a capture). They are real
+#: training steps on the real batches, so they change nothing in the run.
+CUDA_GRAPH_WARMUP_STEPS = 3
+
+
+def _train_step(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    ema: EMAModel,
+    grad_clip: float,
+    ema_weight: torch.Tensor,
+    x_t: torch.Tensor,
+    t: torch.Tensor,
+    dx_t: torch.Tensor,
+) -> torch.Tensor:
+    """One optimizer step and EMA update on path points ``x_t`` (B, D) at times ``t`` (B,) with
+    targets ``dx_t`` (B, D); the gradients must be ``None`` or zero. Returns the loss (0-d)."""
+    loss = nn.functional.mse_loss(model(x_t, t), dx_t)
+    loss.backward()
+    nn.utils.clip_grad_norm_(model.parameters(), grad_clip, foreach=True)
+    optimizer.step()
+    ema.lerp_towards(model, ema_weight)
+    return loss.detach()
+
 
 class CompiledStep:
-    """``step(x_t, t, dx_t) -> loss`` (0-d, detached): one optimizer step of ``model`` on the
-    path points ``x_t`` (B, D) at times ``t`` (B,) with targets ``dx_t`` (B, D), then the EMA."""
+    """``step(x_t, t, dx_t) -> loss`` (0-d, detached): :func:`_train_step`, ``torch.compile``\\ d
+    with inductor's default mode (the CPU's compile_step)."""
+
+    def __init__(
+        self, model: nn.Module, optimizer: torch.optim.Optimizer, ema: EMAModel, grad_clip: float
+    ) -> None:
+        self.model, self.optimizer, self.ema, self.grad_clip = model, optimizer, ema, grad_clip
+        # Dynamo guards on the optimizer object: each new trainer in a process (trials on a
+        # reused actor) would recompile and, past Dynamo's recompile limit (8), silently run
+        # eager. One trainer trains at a time per process, so start from a clean cache.
+        torch._dynamo.reset()
+        self.ema_weight = torch.zeros(())
+        self.prepare_optimizer()
+        self._compiled = torch.compile(self._step, mode="default")
+
+    def prepare_optimizer(self) -> None:
+        """Tensor learning rates (again after ``Optimizer.load_state_dict``, which puts back
+        whatever was saved)."""
+        tensor_learning_rates(self.optimizer, torch.device("cpu"))
+
+    def _step(self, x_t: torch.Tensor, t: torch.Tensor, dx_t: torch.Tensor) -> torch.Tensor:
+        return _train_step(
+            self.model, self.optimizer, self.ema, self.grad_clip, self.ema_weight, x_t, t, dx_t
+        )
+
+    def __call__(self, x_t: torch.Tensor, t: torch.Tensor, dx_t: torch.Tensor) -> torch.Tensor:
+        # Outside the compiled code: torch.compile does not trace Optimizer.zero_grad.
+        self.optimizer.zero_grad(set_to_none=True)
+        self.ema_weight.fill_(1.0 - self.ema.current_decay())
+        loss = self._compiled(x_t, t, dx_t)
+        self.ema.num_updates += 1
+        return loss
+
+
+class CudaGraphStep:
+    """``step(x_t, t, dx_t) -> loss`` (0-d, detached): :func:`_train_step` captured in one CUDA
+    graph after :data:`CUDA_GRAPH_WARMUP_STEPS` eager steps, then replayed. Every step must have
+    the same batch shape (the trainer's batches all have ``batch_size`` rows)."""
 
     def __init__(
         self,
@@ -35,44 +105,93 @@ class CompiledStep:
         grad_clip: float,
         device: torch.device,
     ) -> None:
-        if device.type not in ("cpu", "cuda"):
-            # AdamW is fused (tensor learning rates allowed) on the CPU and CUDA only.
-            raise UserInputError(
-                f"The value of `compile_step` is true, but the device is {device.type}; "
-                "compile_step needs cpu or cuda."
-            )
         self.model, self.optimizer, self.ema, self.grad_clip = model, optimizer, ema, grad_clip
         self.device = device
-        # Dynamo guards on the optimizer object: each new trainer in a process (trials on a
-        # reused actor) would recompile and, past Dynamo's recompile limit (8), silently run
-        # eager. One trainer trains at a time per process, so start from a clean cache.
-        torch._dynamo.reset()
-        tensor_learning_rates(optimizer, device)
         self.ema_weight = torch.zeros((), device=device)
-        # CUDA graphs need CUDA; elsewhere the default mode still fuses the element-wise work.
-        mode = "reduce-overhead" if device.type == "cuda" else "default"
-        self._compiled = torch.compile(self._step, mode=mode)
+        self._side_stream = torch.cuda.Stream(device)
+        self._graph: torch.cuda.CUDAGraph | None = None
+        self._static: tuple[torch.Tensor, ...] = ()
+        self._static_loss = torch.zeros((), device=device)
+        self.prepare_optimizer()
 
-    def _step(self, x_t: torch.Tensor, t: torch.Tensor, dx_t: torch.Tensor) -> torch.Tensor:
-        loss = nn.functional.mse_loss(self.model(x_t, t), dx_t)
-        loss.backward()
-        nn.utils.clip_grad_norm_(self.model.parameters(), self.grad_clip, foreach=True)
-        self.optimizer.step()
-        self.ema.lerp_towards(self.model, self.ema_weight)
-        return loss.detach()
+    def prepare_optimizer(self) -> None:
+        """Tensor learning rates and ``capturable`` param groups (again after
+        ``Optimizer.load_state_dict``, which puts back whatever was saved). Loading replaces the
+        optimizer's state tensors, which a graph captured earlier would go on updating, so the
+        next step captures afresh."""
+        tensor_learning_rates(self.optimizer, self.device)
+        for group in self.optimizer.param_groups:
+            # Fused AdamW keeps its step counts on the device either way; the flag only lets
+            # Optimizer.step run under capture (its health check).
+            group["capturable"] = True
+        self._graph, self._static = None, ()
+        self._warmup_left = CUDA_GRAPH_WARMUP_STEPS
+
+    def _eager(self, x_t: torch.Tensor, t: torch.Tensor, dx_t: torch.Tensor) -> torch.Tensor:
+        self.optimizer.zero_grad(set_to_none=True)
+        with warnings.catch_warnings():  # "capturable=True ... running without capture"
+            warnings.filterwarnings("ignore", message=".*capturable.*")
+            return _train_step(
+                self.model, self.optimizer, self.ema, self.grad_clip, self.ema_weight, x_t, t, dx_t
+            )
 
     def __call__(self, x_t: torch.Tensor, t: torch.Tensor, dx_t: torch.Tensor) -> torch.Tensor:
-        # Outside the compiled code: torch.compile does not trace Optimizer.zero_grad.
-        self.optimizer.zero_grad(set_to_none=True)
         self.ema_weight.fill_(1.0 - self.ema.current_decay())
-        loss = self._compiled(x_t, t, dx_t)
+        if self._graph is None and self._warmup_left > 0:
+            self._warmup_left -= 1
+            side, main = self._side_stream, torch.cuda.current_stream(self.device)
+            side.wait_stream(main)
+            with torch.cuda.stream(side):
+                loss = self._eager(x_t, t, dx_t)
+            main.wait_stream(side)
+        else:
+            if self._graph is None:
+                self._capture(x_t, t, dx_t)
+            for static, value in zip(self._static, (x_t, t, dx_t), strict=True):
+                static.copy_(value)
+            self._graph.replay()
+            # The graph writes its loss into the same memory at every replay: hand out a copy.
+            loss = self._static_loss.clone()
         self.ema.num_updates += 1
-        # A CUDA graph reuses its output buffer at the next replay: hand out a copy.
-        return loss.clone()
+        return loss
+
+    def _capture(self, x_t: torch.Tensor, t: torch.Tensor, dx_t: torch.Tensor) -> None:
+        """Record one step on static input buffers (recording runs nothing: the caller replays)."""
+        self._static = (torch.empty_like(x_t), torch.empty_like(t), torch.empty_like(dx_t))
+        # Gradients None before the capture, so backward allocates them in the graph's private
+        # pool and every replay writes (not accumulates) them in place.
+        self.optimizer.zero_grad(set_to_none=True)
+        graph = torch.cuda.CUDAGraph()
+        # thread_local: Ray's threads in a trial process may use CUDA while this one captures.
+        with torch.cuda.graph(graph, capture_error_mode="thread_local"):
+            self._static_loss = _train_step(
+                self.model, self.optimizer, self.ema, self.grad_clip, self.ema_weight,
+                *self._static,
+            )  # fmt: skip
+        self._graph = graph
+
+
+def build_compiled_step(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    ema: EMAModel,
+    grad_clip: float,
+    device: torch.device,
+) -> CompiledStep | CudaGraphStep:
+    """The compile_step unit for ``device``: a captured CUDA graph on CUDA, ``torch.compile`` on
+    the CPU; other devices are refused (fused AdamW, which takes tensor learning rates, runs on
+    the CPU and CUDA only)."""
+    if device.type == "cuda":
+        return CudaGraphStep(model, optimizer, ema, grad_clip, device)
+    if device.type == "cpu":
+        return CompiledStep(model, optimizer, ema, grad_clip)
+    raise UserInputError(
+        f"The value of `compile_step` is true, but the device is {device.type}; "
+        "compile_step needs cpu or cuda."
+    )
 
 
 def tensor_learning_rates(optimizer: torch.optim.Optimizer, device: torch.device) -> None:
-    """Make every param group's ``lr`` a 0-d tensor on ``device`` (again after a
-    ``load_state_dict``, which puts back whatever type was saved)."""
+    """Make every param group's ``lr`` a 0-d tensor on ``device``."""
     for group in optimizer.param_groups:
         group["lr"] = torch.tensor(float(group["lr"]), device=device)

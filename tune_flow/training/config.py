@@ -84,8 +84,9 @@ class TrainingConfig:
     device: str = "auto"
     num_threads: int | None = None  # torch threads; None: the CPUs this process may use
     checkpoint_every: int = 10  # epochs between checkpoints (a search also writes them at rungs)
-    # torch.compile the step after the path is drawn (forward, loss, backward, clipping, AdamW,
-    # EMA; mode reduce-overhead on CUDA: CUDA graphs). Equal to eager within float tolerance.
+    # The step after the path is drawn (forward, loss, backward, clipping, AdamW, EMA) as one
+    # unit: captured in a CUDA graph on CUDA, torch.compile'd on the CPU. Equal to eager within
+    # float tolerance (training/compiled_step.py).
     compile_step: bool = False
     min_delta: float = 0.0  # early stopping: an improvement must beat the best by more than this
 

@@ -52,9 +52,16 @@ class EMAModel:
     @torch.no_grad()
     def lerp_towards(self, model: nn.Module, weight: float | torch.Tensor) -> None:
         """The shadow update alone, by ``weight`` (``1 - current_decay()``), without counting it.
-        Compiled steps pass a 0-d tensor (a float would recompile at every new value) and count
-        the update (``num_updates``) outside the compiled code."""
-        torch._foreach_lerp_(self.shadow, _averaged_tensors(model), weight)
+        Compiled steps pass a 0-d tensor on the device (a float would be baked into the graph)
+        and count the update (``num_updates``) outside the compiled code."""
+        targets = _averaged_tensors(model)
+        if isinstance(weight, torch.Tensor):
+            # _foreach_lerp_ has no overload for one tensor weight: given one, it reads it as a
+            # Python number (a host sync, which a CUDA graph capture refuses). One weight per
+            # tensor (broadcast) stays on the device; same arithmetic as the scalar overload.
+            torch._foreach_lerp_(self.shadow, targets, [weight] * len(targets))
+        else:
+            torch._foreach_lerp_(self.shadow, targets, weight)
 
     @torch.no_grad()
     def store(self, model: nn.Module) -> None:

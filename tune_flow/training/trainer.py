@@ -24,7 +24,7 @@ from tune_flow.evaluation.in_trial import (
     is_sample_metric,
 )
 from tune_flow.models import build_model
-from tune_flow.training.compiled_step import CompiledStep, tensor_learning_rates
+from tune_flow.training.compiled_step import build_compiled_step
 from tune_flow.training.config import TrainingConfig
 from tune_flow.training.device import available_cpus, describe_device, resolve_device
 from tune_flow.training.early_stopping import EarlyStopping
@@ -99,7 +99,7 @@ class FlowTrainer:
         )
         self.ema = EMAModel(self.model, config.ema_decay)
         self.compiled_step = (
-            CompiledStep(self.model, self.optimizer, self.ema, config.grad_clip, self.device)
+            build_compiled_step(self.model, self.optimizer, self.ema, config.grad_clip, self.device)
             if config.compile_step
             else None
         )
@@ -341,10 +341,10 @@ class FlowTrainer:
         # second trainer loaded from the same dict would start from moved moments.
         self.optimizer.load_state_dict(copy.deepcopy(state["optimizer"]))
         if self.compiled_step is not None:
-            tensor_learning_rates(self.optimizer, self.device)
-        else:  # a checkpoint of a compile_step run holds tensor learning rates
+            self.compiled_step.prepare_optimizer()
+        else:  # a checkpoint of a compile_step run holds tensor learning rates (and capturable)
             for group in self.optimizer.param_groups:
-                group["lr"] = float(group["lr"])
+                group["lr"], group["capturable"] = float(group["lr"]), False
         self.scheduler.load_state_dict(state["scheduler"])
         self.early_stopping.load_state_dict(state["early_stopping"])
         self.epoch = int(state["epoch"])
