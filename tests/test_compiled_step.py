@@ -86,8 +86,8 @@ def test_an_unsupported_device_is_refused_with_the_devices_that_work():
 def test_the_cuda_graph_step_trains_like_eager_on_the_gpu():
     from tune_flow.training.compiled_step import CUDA_GRAPH_WARMUP_STEPS, CudaGraphStep
 
-    # Dropout 0: with dropout the mask comes from the CUDA generator, whose offsets a replay
-    # advances in its own way (the same distribution, not the same masks).
+    # Dropout 0: masks come from the CUDA generator, which a replay advances by the offsets
+    # recorded at capture; whether they equal eager's masks is not what this test checks.
     eager = _trained(device="cuda", arch="resmlp", dropout=0.0)
     graphed = _trained(device="cuda", arch="resmlp", dropout=0.0, compile_step=True)
     step = graphed.compiled_step
