@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from tests.conftest import TINY_BASE
+from tune_flow.models import ARCHITECTURES
 from tune_flow.training.config import TrainingConfig
 from tune_flow.training.trainer import FlowTrainer
 
@@ -83,13 +84,14 @@ def test_an_unsupported_device_is_refused_with_the_devices_that_work():
 
 
 @needs_cuda
-def test_the_cuda_graph_step_trains_like_eager_on_the_gpu():
+@pytest.mark.parametrize("arch", sorted(ARCHITECTURES))
+def test_the_cuda_graph_step_trains_like_eager_on_the_gpu(arch):
     from tune_flow.training.compiled_step import CUDA_GRAPH_WARMUP_STEPS, CudaGraphStep
 
     # Dropout 0: masks come from the CUDA generator, which a replay advances by the offsets
     # recorded at capture; whether they equal eager's masks is not what this test checks.
-    eager = _trained(device="cuda", arch="resmlp", dropout=0.0)
-    graphed = _trained(device="cuda", arch="resmlp", dropout=0.0, compile_step=True)
+    eager = _trained(device="cuda", arch=arch, dropout=0.0)
+    graphed = _trained(device="cuda", arch=arch, dropout=0.0, compile_step=True)
     step = graphed.compiled_step
     assert isinstance(step, CudaGraphStep) and step._graph is not None  # captured, replayed
     assert 3 * graphed.steps_per_epoch > CUDA_GRAPH_WARMUP_STEPS
