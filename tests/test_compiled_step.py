@@ -104,19 +104,27 @@ def test_the_cuda_graph_step_trains_like_eager_on_the_gpu(arch):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
     for a, b in zip(graphed.model.parameters(), eager.model.parameters(), strict=True):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+    x_t, t, dx_t = step._static
+    with pytest.raises(ValueError, match="takes the shapes it was captured with"):
+        step(x_t[:1], t[:1], dx_t[:1])  # copy_ would have broadcast one row over the batch
 
 
 @needs_cuda
-def test_a_cuda_graph_checkpoint_resumes_in_either_mode_on_the_gpu():
+def test_a_cuda_graph_checkpoint_resumes_in_either_mode_on_the_gpu(tmp_path):
+    from tune_flow.training.checkpoint import load_checkpoint, save_checkpoint
+
     base = {"device": "cuda", "compile_step": True}
     uninterrupted = _trained(**base)
     first = FlowTrainer(TrainingConfig.from_dict({**BASE, **base}))
     first.train_epoch()
     first.epoch += 1
     state = first.state_dict()
+    assert first.optimizer.param_groups[0]["capturable"] is False  # set for the capture only
     want = [h["val_loss"] for h in uninterrupted.history[-2:]]
-    for compile_step in (False, True):
-        resumed = FlowTrainer.from_checkpoint(state, compile_step=compile_step)
+    # From memory (CUDA tensors) and from a file, the way a trial resumes.
+    from_file = load_checkpoint(save_checkpoint(state, tmp_path / "checkpoint.pt"))
+    for source, compile_step in ((state, False), (state, True), (from_file, True)):
+        resumed = FlowTrainer.from_checkpoint(source, compile_step=compile_step)
         resumed.train()
         assert [h["val_loss"] for h in resumed.history[-2:]] == pytest.approx(want, rel=1e-5)
     # Loading into a trainer that already replays its graph captures afresh (the optimizer's

@@ -23,8 +23,6 @@ rate, which ``LambdaLR`` fills, and the EMA weight): a Python float would be bak
 
 from __future__ import annotations
 
-import warnings
-
 import torch
 from torch import nn
 
@@ -95,7 +93,7 @@ class CompiledStep:
 class CudaGraphStep:
     """``step(x_t, t, dx_t) -> loss`` (0-d, detached): :func:`_train_step` captured in one CUDA
     graph after :data:`CUDA_GRAPH_WARMUP_STEPS` eager steps, then replayed. Every step must have
-    the same batch shape (the trainer's batches all have ``batch_size`` rows)."""
+    the same shapes (the trainer's batches all have ``batch_size`` rows); another is refused."""
 
     def __init__(
         self,
@@ -108,51 +106,57 @@ class CudaGraphStep:
         self.model, self.optimizer, self.ema, self.grad_clip = model, optimizer, ema, grad_clip
         self.device = device
         self.ema_weight = torch.zeros((), device=device)
+        # Both streams on the trainer's device: torch.cuda.graph's default capture stream is
+        # made on the *current* device, which for "cuda:1" is not the device the step runs on.
         self._side_stream = torch.cuda.Stream(device)
-        self._graph: torch.cuda.CUDAGraph | None = None
-        self._static: tuple[torch.Tensor, ...] = ()
-        self._static_loss = torch.zeros((), device=device)
+        self._capture_stream = torch.cuda.Stream(device)
         self.prepare_optimizer()
 
     def prepare_optimizer(self) -> None:
-        """Tensor learning rates and ``capturable`` param groups (again after
-        ``Optimizer.load_state_dict``, which puts back whatever was saved). Loading replaces the
-        optimizer's state tensors, which a graph captured earlier would go on updating, so the
-        next step captures afresh."""
+        """Tensor learning rates, on the device (again after ``Optimizer.load_state_dict``,
+        which puts back whatever was saved). Loading replaces the optimizer's state tensors,
+        which a graph captured earlier would go on updating, so the next step captures afresh."""
         tensor_learning_rates(self.optimizer, self.device)
         for group in self.optimizer.param_groups:
-            # Fused AdamW keeps its step counts on the device either way; the flag only lets
-            # Optimizer.step run under capture (its health check).
-            group["capturable"] = True
-        self._graph, self._static = None, ()
+            # Set for the capture only (see _capture): eager steps with it set warn.
+            group["capturable"] = False
+        self._graph: torch.cuda.CUDAGraph | None = None
+        self._static: tuple[torch.Tensor, ...] = ()
+        self._static_loss: torch.Tensor | None = None  # releases the old graph's pool
         self._warmup_left = CUDA_GRAPH_WARMUP_STEPS
 
-    def _eager(self, x_t: torch.Tensor, t: torch.Tensor, dx_t: torch.Tensor) -> torch.Tensor:
-        self.optimizer.zero_grad(set_to_none=True)
-        with warnings.catch_warnings():  # "capturable=True ... running without capture"
-            warnings.filterwarnings("ignore", message=".*capturable.*")
-            return _train_step(
+    def __call__(self, x_t: torch.Tensor, t: torch.Tensor, dx_t: torch.Tensor) -> torch.Tensor:
+        with torch.cuda.device(self.device):  # replay launches on the current device's stream
+            self.ema_weight.fill_(1.0 - self.ema.current_decay())
+            if self._graph is None and self._warmup_left > 0:
+                self._warmup_left -= 1
+                loss = self._warm_up(x_t, t, dx_t)
+            else:
+                if self._graph is None:
+                    self._capture(x_t, t, dx_t)
+                for static, value in zip(self._static, (x_t, t, dx_t), strict=True):
+                    if value.shape != static.shape:  # copy_ would broadcast it silently
+                        raise ValueError(
+                            f"a CUDA-graph step takes the shapes it was captured with: got "
+                            f"{tuple(value.shape)}, captured {tuple(static.shape)}"
+                        )
+                    static.copy_(value)
+                self._graph.replay()  # type: ignore[union-attr]
+                # The graph writes its loss into the same memory at every replay: hand out a copy.
+                loss = self._static_loss.clone()  # type: ignore[union-attr]
+        self.ema.num_updates += 1
+        return loss
+
+    def _warm_up(self, x_t: torch.Tensor, t: torch.Tensor, dx_t: torch.Tensor) -> torch.Tensor:
+        """One eager step on the side stream (PyTorch's recipe before a capture)."""
+        side, main = self._side_stream, torch.cuda.current_stream(self.device)
+        side.wait_stream(main)
+        with torch.cuda.stream(side):
+            self.optimizer.zero_grad(set_to_none=True)
+            loss = _train_step(
                 self.model, self.optimizer, self.ema, self.grad_clip, self.ema_weight, x_t, t, dx_t
             )
-
-    def __call__(self, x_t: torch.Tensor, t: torch.Tensor, dx_t: torch.Tensor) -> torch.Tensor:
-        self.ema_weight.fill_(1.0 - self.ema.current_decay())
-        if self._graph is None and self._warmup_left > 0:
-            self._warmup_left -= 1
-            side, main = self._side_stream, torch.cuda.current_stream(self.device)
-            side.wait_stream(main)
-            with torch.cuda.stream(side):
-                loss = self._eager(x_t, t, dx_t)
-            main.wait_stream(side)
-        else:
-            if self._graph is None:
-                self._capture(x_t, t, dx_t)
-            for static, value in zip(self._static, (x_t, t, dx_t), strict=True):
-                static.copy_(value)
-            self._graph.replay()
-            # The graph writes its loss into the same memory at every replay: hand out a copy.
-            loss = self._static_loss.clone()
-        self.ema.num_updates += 1
+        main.wait_stream(side)
         return loss
 
     def _capture(self, x_t: torch.Tensor, t: torch.Tensor, dx_t: torch.Tensor) -> None:
@@ -161,13 +165,24 @@ class CudaGraphStep:
         # Gradients None before the capture, so backward allocates them in the graph's private
         # pool and every replay writes (not accumulates) them in place.
         self.optimizer.zero_grad(set_to_none=True)
+        for group in self.optimizer.param_groups:
+            # Fused AdamW keeps its step counts on the device either way; the flag only lets
+            # Optimizer.step run under capture (its health check). Restored after: a
+            # checkpoint then says False, which every way of loading it expects.
+            group["capturable"] = True
         graph = torch.cuda.CUDAGraph()
-        # thread_local: Ray's threads in a trial process may use CUDA while this one captures.
-        with torch.cuda.graph(graph, capture_error_mode="thread_local"):
-            self._static_loss = _train_step(
-                self.model, self.optimizer, self.ema, self.grad_clip, self.ema_weight,
-                *self._static,
-            )  # fmt: skip
+        try:
+            # thread_local: Ray's threads in a trial process may use CUDA while this one captures.
+            with torch.cuda.graph(
+                graph, stream=self._capture_stream, capture_error_mode="thread_local"
+            ):
+                self._static_loss = _train_step(
+                    self.model, self.optimizer, self.ema, self.grad_clip, self.ema_weight,
+                    *self._static,
+                )  # fmt: skip
+        finally:
+            for group in self.optimizer.param_groups:
+                group["capturable"] = False
         self._graph = graph
 
 
