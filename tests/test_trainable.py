@@ -10,7 +10,9 @@ import torch
 from tests.conftest import TINY_BASE
 from tune_flow.search.trainable import Objective, run_trial
 from tune_flow.training.checkpoint import load_checkpoint
-from tune_flow.training.restore import load_trainer, sampled_epoch
+from tune_flow.training.ema import EMAModel
+from tune_flow.training.restore import load_run, sampled_epoch
+from tune_flow.training.trainer import FlowTrainer
 
 # Tiny trials; eval_samples=0 keeps them quick (the w2 objective is tested with Ray).
 BASE = {**TINY_BASE, "max_epochs": 7, "checkpoint_every": 3, "eval_samples": 0, "patience": 50}
@@ -51,10 +53,14 @@ def test_checkpoints_every_n_epochs_at_rungs_and_at_the_end_each_with_the_best_m
         best_model = load_checkpoint(directory / "best_model.pt")
         assert (best_model["epoch"], best_model["metric"]) == (best["epoch"], "val_loss")
         assert sampled_epoch(directory) == best["epoch"]
-        # Sampling loads exactly the EMA weights of the best epoch: its val_loss comes back.
-        assert load_trainer(directory, "cpu").validate()["val_loss"] == pytest.approx(
-            best["val_loss"], rel=1e-6
-        )
+        # Sampling loads exactly the EMA weights of the best epoch: in a trainer of the same run
+        # (same validation path), that epoch's val_loss comes back.
+        run = load_run(directory, "cpu")
+        assert run.epoch == best["epoch"]
+        trainer = FlowTrainer.from_checkpoint(load_checkpoint(directory))
+        trainer.model.load_state_dict(run.model.state_dict())
+        trainer.ema = EMAModel(trainer.model, 0.5)  # shadow = the restored weights
+        assert trainer.validate()["val_loss"] == pytest.approx(best["val_loss"], rel=1e-6)
 
 
 def test_a_resumed_trial_carries_the_best_model_on(tmp_path):

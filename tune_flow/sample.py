@@ -14,7 +14,7 @@ import numpy as np
 
 from tune_flow.errors import UserInputError, exits_cleanly_on_user_error
 from tune_flow.evaluation.sampling import METHODS
-from tune_flow.training.restore import load_trainer
+from tune_flow.training.restore import load_run
 
 OUT_SUFFIXES = (".npy", ".csv")
 
@@ -42,8 +42,8 @@ def main(argv: list[str] | None = None) -> int:
         raise UserInputError(f"--out {args.out!r} must end in .npy or .csv")
     if out.exists() and not args.force:
         raise UserInputError(f"--out {args.out!r} exists; pass --force to overwrite it")
-    trainer = load_trainer(Path(args.checkpoint), args.device)
-    samples = generate(trainer, args.n, args.steps, args.method, args.seed).numpy()
+    run = load_run(Path(args.checkpoint), args.device)
+    samples = generate(run, args.n, args.steps, args.method, args.seed).numpy()
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix == ".npy":
         np.save(out, samples)

@@ -13,7 +13,9 @@ from tune_flow.evaluation.sampling import sample
 def generate(
     trainer: Any, n: int, steps: int = 100, method: str = "euler", seed: int = 0
 ) -> torch.Tensor:
-    """``n`` samples (n, D) in original units from a trainer's EMA weights."""
+    """``n`` samples (n, D) in original units from the EMA weights of ``trainer``: a
+    ``FlowTrainer`` or a ``training.restore.RestoredRun`` (both have ``model``, ``ema``, ``data``,
+    ``device`` and ``draw_source``)."""
     gen = torch.Generator(trainer.device).manual_seed(seed)
     pool = None if trainer.data.x_0_test is None else trainer.data.x_0_test.to(trainer.device)
     x_0 = trainer.draw_source(n, gen, pool)

@@ -269,13 +269,13 @@ def _evaluated_samples(experiment: Path, trial_id: str) -> tuple[Any, Any, str] 
 def _samples_figure(checkpoint: Path, path: Path, n: int) -> bool:
     """Sample the best model again (no best_samples.npz: e.g. an older search) and scatter."""
     from tune_flow.evaluation.judge import generate
-    from tune_flow.training.restore import load_trainer
+    from tune_flow.training.restore import load_run
 
-    trainer = load_trainer(checkpoint, device="cpu")
-    if trainer.data.dim != 2:
+    run = load_run(checkpoint, device="cpu")
+    if run.data.dim != 2:
         return False
-    generated = generate(trainer, n).numpy()
-    test = trainer.data.stats.denormalize(trainer.data.x_1_test).numpy()
+    generated = generate(run, n).numpy()
+    test = run.data.stats.denormalize(run.data.x_1_test).numpy()
     return _scatter(generated, test, f"best model, {n} samples (100 Euler steps)", path)
 
 

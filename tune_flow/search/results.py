@@ -183,16 +183,16 @@ def write_best_eval(checkpoint: Path, row: dict[str, Any], path: Path) -> dict[s
     import numpy as np
 
     from tune_flow.evaluation.judge import compare, generate
-    from tune_flow.training.restore import load_trainer, sampled_epoch
+    from tune_flow.training.restore import load_run
 
-    trainer = load_trainer(checkpoint)
-    n = min(len(trainer.data.x_1_test), FINAL_EVAL_MAX_POINTS)
-    generated = generate(trainer, n, FINAL_EVAL_STEPS)
-    test = trainer.data.stats.denormalize(trainer.data.x_1_test)[:n]
+    run = load_run(checkpoint)
+    n = min(len(run.data.x_1_test), FINAL_EVAL_MAX_POINTS)
+    generated = generate(run, n, FINAL_EVAL_STEPS)
+    test = run.data.stats.denormalize(run.data.x_1_test)[:n]
     evaluation = {
         "trial_id": row["trial_id"],
         "checkpoint": str(checkpoint),
-        "epoch": sampled_epoch(checkpoint),  # of the best model, which is what is evaluated
+        "epoch": run.epoch,  # of the best model, which is what is evaluated
         "split": "test",
         "eval_samples": n,
         "eval_steps": FINAL_EVAL_STEPS,

@@ -114,7 +114,7 @@ def samples_grid(spec: StudySpec, runs: list[dict[str, Any]], path: Path, n: int
     import matplotlib.pyplot as plt
 
     from tune_flow.evaluation.judge import generate
-    from tune_flow.training.restore import load_trainer
+    from tune_flow.training.restore import load_run
 
     cells = spec.cell_values()
     rows = list(dict.fromkeys(spec.label(c, spec.rows) for c in cells))
@@ -127,12 +127,12 @@ def samples_grid(spec: StudySpec, runs: list[dict[str, Any]], path: Path, n: int
         first = next((r for r in runs if r["cell"] == name and r.get("checkpoint")), None)
         if first is None:
             continue
-        trainer = load_trainer(Path(first["checkpoint"]), device="cpu")
-        if trainer.data.dim != 2:
+        run = load_run(Path(first["checkpoint"]), device="cpu")
+        if run.data.dim != 2:
             plt.close(fig)
             return False
-        test = trainer.data.stats.denormalize(trainer.data.x_1_test).numpy()
-        generated = generate(trainer, n).numpy()
+        test = run.data.stats.denormalize(run.data.x_1_test).numpy()
+        generated = generate(run, n).numpy()
         ax = axes[rows.index(spec.label(cell, spec.rows))][
             columns.index(spec.label(cell, spec.columns))
         ]
