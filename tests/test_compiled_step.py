@@ -22,16 +22,21 @@ def _trained(**changes) -> FlowTrainer:
     return trainer
 
 
+def _assert_trained_alike(got: FlowTrainer, want: FlowTrainer, rtol: float, atol: float) -> None:
+    """Every epoch's losses and learning rate within ``rtol``; the same number of EMA updates
+    (3 epochs); the EMA weights within ``rtol``/``atol``."""
+    for key in ("train_loss", "val_loss", "raw_val_loss", "lr"):
+        values = [h[key] for h in got.history]
+        assert values == pytest.approx([h[key] for h in want.history], rel=rtol), key
+    assert got.ema.num_updates == want.ema.num_updates == 3 * want.steps_per_epoch
+    for a, b in zip(got.ema.shadow, want.ema.shadow, strict=True):
+        torch.testing.assert_close(a, b, rtol=rtol, atol=atol)
+
+
 def test_compiled_step_matches_eager_within_float_tolerance():
     torch._dynamo.utils.counters.clear()
     eager, compiled = _trained(), _trained(compile_step=True)
-    for key in ("train_loss", "val_loss", "raw_val_loss", "lr"):
-        got = [h[key] for h in compiled.history]
-        want = [h[key] for h in eager.history]
-        assert got == pytest.approx(want, rel=1e-4), key
-    assert compiled.ema.num_updates == eager.ema.num_updates == 3 * eager.steps_per_epoch
-    for a, b in zip(compiled.ema.shadow, eager.ema.shadow, strict=True):
-        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+    _assert_trained_alike(compiled, eager, rtol=1e-4, atol=1e-5)
     # One compiled graph per piece, not one per step (per-step scalars are tensors).
     assert 1 <= torch._dynamo.utils.counters["stats"]["unique_graphs"] <= 8
 
@@ -95,13 +100,7 @@ def test_the_cuda_graph_step_trains_like_eager_on_the_gpu(arch):
     step = graphed.compiled_step
     assert isinstance(step, CudaGraphStep) and step._graph is not None  # captured, replayed
     assert 3 * graphed.steps_per_epoch > CUDA_GRAPH_WARMUP_STEPS
-    for key in ("train_loss", "val_loss", "raw_val_loss", "lr"):
-        got = [h[key] for h in graphed.history]
-        want = [h[key] for h in eager.history]
-        assert got == pytest.approx(want, rel=1e-5), key
-    assert graphed.ema.num_updates == eager.ema.num_updates == 3 * eager.steps_per_epoch
-    for a, b in zip(graphed.ema.shadow, eager.ema.shadow, strict=True):
-        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+    _assert_trained_alike(graphed, eager, rtol=1e-5, atol=1e-6)
     for a, b in zip(graphed.model.parameters(), eager.model.parameters(), strict=True):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
     x_t, t, dx_t = step._static
