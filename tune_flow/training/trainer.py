@@ -342,7 +342,7 @@ class FlowTrainer:
         self.optimizer.load_state_dict(copy.deepcopy(state["optimizer"]))
         if self.compiled_step is not None:
             self.compiled_step.prepare_optimizer()
-        else:  # a checkpoint of a compile_step run holds tensor learning rates (and capturable)
+        else:  # a checkpoint of a compile_step run holds tensor learning rates
             for group in self.optimizer.param_groups:
                 group["lr"], group["capturable"] = float(group["lr"]), False
         self.scheduler.load_state_dict(state["scheduler"])
