@@ -13,7 +13,7 @@ export TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S=0
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
 python3 -c "import torch, ray, optuna, ot; print('torch', torch.__version__, 'cuda', torch.cuda.is_available(), 'ray', ray.__version__, 'optuna', optuna.__version__, 'POT', ot.__version__)"
 echo "== GPU tests (compile_step's CUDA graph against eager, resume in either mode)"
-timeout 120 python3 -m pytest -q -p no:cacheprovider tests/test_compiled_step.py 2>&1 | tail -5
+timeout 120 python3 -m pytest -q -p no:cacheprovider tests/test_train_step.py 2>&1 | tail -5
 if [ -z "${SKIP_THROUGHPUT:-}" ]; then
   echo "== trainer throughput (cuda)"
   timeout 240 python3 benchmarks/trainer_throughput.py --device cuda --epochs 3 --repeats 2 --n-samples 50000 --batch-size 1024 --compile-step

@@ -86,7 +86,7 @@ class TrainingConfig:
     checkpoint_every: int = 10  # epochs between checkpoints (a search also writes them at rungs)
     # The step after the path is drawn (forward, loss, backward, clipping, AdamW, EMA) as one
     # unit: captured in a CUDA graph on CUDA, torch.compile'd on the CPU. Equal to eager within
-    # float tolerance (training/compiled_step.py).
+    # float tolerance (training/train_step.py).
     compile_step: bool = False
     min_delta: float = 0.0  # early stopping: an improvement must beat the best by more than this
 

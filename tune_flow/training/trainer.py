@@ -24,7 +24,6 @@ from tune_flow.evaluation.in_trial import (
     is_sample_metric,
 )
 from tune_flow.models import build_model
-from tune_flow.training.compiled_step import build_compiled_step
 from tune_flow.training.config import TrainingConfig
 from tune_flow.training.device import available_cpus, describe_device, resolve_device
 from tune_flow.training.early_stopping import EarlyStopping
@@ -32,6 +31,7 @@ from tune_flow.training.ema import EMAModel
 from tune_flow.training.flows import PathSample, build_flow
 from tune_flow.training.rng import get_rng_state, seed_everything, set_rng_state
 from tune_flow.training.schedule import get_cosine_schedule_with_warmup
+from tune_flow.training.train_step import build_train_step
 
 logger = logging.getLogger(__name__)
 
@@ -98,10 +98,8 @@ class FlowTrainer:
             min_lr_ratio=config.min_lr_ratio,
         )
         self.ema = EMAModel(self.model, config.ema_decay)
-        self.compiled_step = (
-            build_compiled_step(self.model, self.optimizer, self.ema, config.grad_clip, self.device)
-            if config.compile_step
-            else None
+        self.train_step = build_train_step(
+            self.model, self.optimizer, self.ema, config.grad_clip, self.device, config.compile_step
         )
         self.early_stopping = EarlyStopping(patience=config.patience, min_delta=config.min_delta)
         self.generator = torch.Generator(self.device).manual_seed(config.seed)
@@ -198,20 +196,9 @@ class FlowTrainer:
                 else None
             )
             path = self.flow.sample_path(x_0, x_1, t, eps)
-            if self.compiled_step is not None:
-                loss = self.compiled_step(path.x_t, path.t, path.dx_t)
-                self.scheduler.step()  # fills the tensor learning rate in place
-                loss_sum += loss
-                continue
-            loss = torch.nn.functional.mse_loss(self.model(path.x_t, path.t), path.dx_t)
-
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip, foreach=True)
-            self.optimizer.step()
-            self.scheduler.step()
-            self.ema.update(self.model)
-            loss_sum += loss.detach()  # stays on the device: no .item() per step
+            # Forward, MSE, backward, clipping, AdamW, EMA (train_step.py: eager or compiled).
+            loss_sum += self.train_step(path.x_t, path.t, path.dx_t)  # no .item() per step
+            self.scheduler.step()  # under compile_step, fills the tensor learning rate in place
         self.global_step += self.steps_per_epoch
         return (loss_sum / self.steps_per_epoch).item()
 
@@ -340,11 +327,9 @@ class FlowTrainer:
         # and dtype copies nothing), so training would change the caller's state in place, and a
         # second trainer loaded from the same dict would start from moved moments.
         self.optimizer.load_state_dict(copy.deepcopy(state["optimizer"]))
-        if self.compiled_step is not None:
-            self.compiled_step.prepare_optimizer()
-        else:  # a checkpoint of a compile_step run holds tensor learning rates
-            for group in self.optimizer.param_groups:
-                group["lr"], group["capturable"] = float(group["lr"]), False
+        # Learning rates as this trainer's step takes them (a checkpoint of a compile_step run
+        # holds tensors, one of an eager run floats).
+        self.train_step.prepare_optimizer()
         self.scheduler.load_state_dict(state["scheduler"])
         self.early_stopping.load_state_dict(state["early_stopping"])
         self.epoch = int(state["epoch"])

@@ -1,4 +1,4 @@
-"""compile_step trains like the eager step: on the CPU the torch.compile'd step (inductor's
+"""training.train_step: compile_step trains like the eager step: on the CPU the torch.compile'd step (inductor's
 default mode); on CUDA the step captured in one CUDA graph (those tests need a GPU and are skipped
 without one; benchmarks/device_check.sh runs them on a lent GPU machine)."""
 
@@ -79,25 +79,26 @@ def test_compile_step_must_be_a_boolean():
 
 def test_an_unsupported_device_is_refused_with_the_devices_that_work():
     from tune_flow.errors import UserInputError
-    from tune_flow.training.compiled_step import build_compiled_step
+    from tune_flow.training.train_step import build_train_step
 
     trainer = FlowTrainer(TrainingConfig.from_dict(BASE))
     with pytest.raises(UserInputError, match="device is meta; compile_step needs cpu or cuda"):
-        build_compiled_step(
-            trainer.model, trainer.optimizer, trainer.ema, 1.0, torch.device("meta")
-        )
+        build_train_step(
+            trainer.model, trainer.optimizer, trainer.ema, 1.0, torch.device("meta"),
+            compile_step=True,
+        )  # fmt: skip
 
 
 @needs_cuda
 @pytest.mark.parametrize("arch", sorted(ARCHITECTURES))
 def test_the_cuda_graph_step_trains_like_eager_on_the_gpu(arch):
-    from tune_flow.training.compiled_step import CUDA_GRAPH_WARMUP_STEPS, CudaGraphStep
+    from tune_flow.training.train_step import CUDA_GRAPH_WARMUP_STEPS, CudaGraphStep
 
     # Dropout 0: masks come from the CUDA generator, which a replay advances by the offsets
     # recorded at capture; whether they equal eager's masks is not what this test checks.
     eager = _trained(device="cuda", arch=arch, dropout=0.0)
     graphed = _trained(device="cuda", arch=arch, dropout=0.0, compile_step=True)
-    step = graphed.compiled_step
+    step = graphed.train_step
     assert isinstance(step, CudaGraphStep) and step._graph is not None  # captured, replayed
     assert 3 * graphed.steps_per_epoch > CUDA_GRAPH_WARMUP_STEPS
     _assert_trained_alike(graphed, eager, rtol=1e-5, atol=1e-6)
@@ -129,6 +130,6 @@ def test_a_cuda_graph_checkpoint_resumes_in_either_mode_on_the_gpu(tmp_path):
     # Loading into a trainer that already replays its graph captures afresh (the optimizer's
     # state tensors were replaced), and it still trains like the uninterrupted run.
     first.load_state_dict(state)
-    assert first.compiled_step._graph is None
+    assert first.train_step._graph is None
     first.train()
     assert [h["val_loss"] for h in first.history[-2:]] == pytest.approx(want, rel=1e-5)

@@ -1,4 +1,5 @@
-"""The whole training step as one replayable unit (``TrainingConfig.compile_step``).
+"""The training step after the path is drawn, as one unit: :class:`EagerStep` by default, or
+compiled with ``TrainingConfig.compile_step`` (:func:`build_train_step` picks).
 
 On a GPU a small model's step is a few dozen tiny kernels, so launches, not FLOPs, bound it
 (trainer/floor 1.23-1.30x for the default MLP on an H200, benchmarks/RESULTS.md section 1). Everything
@@ -40,7 +41,7 @@ def _train_step(
     optimizer: torch.optim.Optimizer,
     ema: EMAModel,
     grad_clip: float,
-    ema_weight: torch.Tensor,
+    ema_weight: float | torch.Tensor,
     x_t: torch.Tensor,
     t: torch.Tensor,
     dx_t: torch.Tensor,
@@ -53,6 +54,31 @@ def _train_step(
     optimizer.step()
     ema.lerp_towards(model, ema_weight)
     return loss.detach()
+
+
+class EagerStep:
+    """``step(x_t, t, dx_t) -> loss`` (0-d, detached): :func:`_train_step` run eagerly (the
+    default, ``compile_step`` false)."""
+
+    def __init__(
+        self, model: nn.Module, optimizer: torch.optim.Optimizer, ema: EMAModel, grad_clip: float
+    ) -> None:
+        self.model, self.optimizer, self.ema, self.grad_clip = model, optimizer, ema, grad_clip
+
+    def prepare_optimizer(self) -> None:
+        """Float learning rates, not capturable (after ``Optimizer.load_state_dict``: a
+        checkpoint of a compile_step run holds tensor learning rates)."""
+        for group in self.optimizer.param_groups:
+            group["lr"], group["capturable"] = float(group["lr"]), False
+
+    def __call__(self, x_t: torch.Tensor, t: torch.Tensor, dx_t: torch.Tensor) -> torch.Tensor:
+        self.optimizer.zero_grad(set_to_none=True)
+        loss = _train_step(
+            self.model, self.optimizer, self.ema, self.grad_clip,
+            1.0 - self.ema.current_decay(), x_t, t, dx_t,
+        )  # fmt: skip
+        self.ema.num_updates += 1
+        return loss
 
 
 class CompiledStep:
@@ -186,16 +212,22 @@ class CudaGraphStep:
         self._graph = graph
 
 
-def build_compiled_step(
+TrainStep = EagerStep | CompiledStep | CudaGraphStep
+
+
+def build_train_step(
     model: nn.Module,
     optimizer: torch.optim.Optimizer,
     ema: EMAModel,
     grad_clip: float,
     device: torch.device,
-) -> CompiledStep | CudaGraphStep:
-    """The compile_step unit for ``device``: a captured CUDA graph on CUDA, ``torch.compile`` on
-    the CPU; other devices are refused (fused AdamW, which takes tensor learning rates, runs on
-    the CPU and CUDA only)."""
+    compile_step: bool = False,
+) -> TrainStep:
+    """The training step for ``device``: eager unless ``compile_step``; compiled, a captured
+    CUDA graph on CUDA and ``torch.compile`` on the CPU; other devices are refused (fused AdamW,
+    which takes tensor learning rates, runs on the CPU and CUDA only)."""
+    if not compile_step:
+        return EagerStep(model, optimizer, ema, grad_clip)
     if device.type == "cuda":
         return CudaGraphStep(model, optimizer, ema, grad_clip, device)
     if device.type == "cpu":
