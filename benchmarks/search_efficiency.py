@@ -1,7 +1,8 @@
 """Search efficiency: ASHA + TPE against FIFO + random sampling, equal trial counts, several seeds.
 
     python benchmarks/search_efficiency.py [--space search_spaces/arch.yaml] [--seeds 3]
-        [--grace-period N] [--reduction-factor N] [--no-complete] [--smoke-test]
+        [--scheduler asha|asha_promote] [--grace-period N] [--reduction-factor N]
+        [--no-complete] [--smoke-test]
 
 For each seed, both searches run the same space on one local Ray instance (2 CPUs). Prints epochs
 consumed, the best val loss reached, and the share of trials each stop reason ended.
@@ -78,6 +79,11 @@ def main() -> None:
         "--no-complete", action="store_true", help="skip the COMPLETE-instead-of-PRUNED search"
     )
     parser.add_argument("--n-startup", type=int, help="TPE's random start-up trials")
+    parser.add_argument(
+        "--scheduler",
+        choices=("asha", "asha_promote"),
+        help="the ASHA side: Ray's (stops at rungs) or by promotion (default: the space's)",
+    )
     parser.add_argument("--smoke-test", action="store_true")
     args = parser.parse_args()
     rungs = {
@@ -88,22 +94,26 @@ def main() -> None:
         if value is not None
     }  # fmt: skip
     seeds, samples, epochs = (1, 2, 3) if args.smoke_test else (args.seeds, None, None)
+    own = load_space(args.space).scheduler
+    scheduler = args.scheduler or (own.type if own.has_rungs else "asha")
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
     rows = []
     complete = []  # ASHA-stopped trials told to Optuna as COMPLETE, as Ray's OptunaSearch does
     for seed in range(seeds):
         asha = run(
-            args.space, "bayes", "asha", seed, samples, epochs, asha=rungs, n_startup=args.n_startup
-        )
+            args.space, "bayes", scheduler, seed, samples, epochs, asha=rungs,
+            n_startup=args.n_startup,
+        )  # fmt: skip
         fifo = run(args.space, "random", "fifo", seed, samples, epochs)
         rows.append((seed, asha, fifo))
         if not args.no_complete:
             complete.append(
-                run(args.space, "bayes", "asha", seed, samples, epochs, pruned=False, asha=rungs)
+                run(args.space, "bayes", scheduler, seed, samples, epochs, pruned=False, asha=rungs)
             )
     ray.shutdown()
     print(
-        f"space {args.space}, {rows[0][1]['trials']} trials per search, {seeds} seed(s)"
+        f"space {args.space}, {rows[0][1]['trials']} trials per search, {seeds} seed(s), "
+        f"ASHA side: {scheduler}"
         + (f", ASHA {rungs}" if rungs else "")
         + (f", TPE n_startup_trials {args.n_startup}" if args.n_startup else "")
     )

@@ -176,6 +176,12 @@ def apply_overrides(space: SearchSpace, args: argparse.Namespace) -> SearchSpace
         space.resources[key] = value
     if args.max_concurrent is not None and args.max_concurrent <= 0:
         raise UserInputError(f"--max-concurrent is {args.max_concurrent}, but must be >= 1")
+    if args.max_concurrent is not None and space.scheduler.type == "asha_promote":
+        raise UserInputError(
+            "--max-concurrent does not work with scheduler asha_promote (Tune counts paused trials "
+            "as running, so the search would wait for ever); --cpus-per-trial/--gpus-per-trial set "
+            "how many trials run at once"
+        )
     if args.top_k < 1:
         raise UserInputError(f"--top-k is {args.top_k}, but must be >= 1")
     if args.max_failures < 0:
@@ -202,7 +208,7 @@ def print_rungs(space: SearchSpace) -> None:
     """ASHA's rungs in their unit, and a warning when the first comes mid-warm-up."""
     from tune_flow.search.rungs import describe_rungs, resolve_max_t, warmup_warning
 
-    if space.scheduler.type != "asha" or space.num_train is None:
+    if not space.scheduler.has_rungs or space.num_train is None:
         return
     print(describe_rungs(space, resolve_max_t(space, space.num_train)))
     warning = warmup_warning(space, space.num_train)

@@ -60,7 +60,9 @@ class LiveTable(Callback):
     def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         self._finished += 1
         result = trial.last_result or {}
-        reason = result.get("stop_reason") or f"stopped by {self.scheduler}"
+        # ASHA by promotion stops only trials that waited at a rung and were not promoted.
+        scheduler = "asha" if self.scheduler == "asha_promote" else self.scheduler
+        reason = result.get("stop_reason") or f"stopped by {scheduler}"
         best = self._best.get(trial.trial_id, math.nan)
         print(
             f"[{self._finished}/{self.num_trials or len(trials)}] {trial.trial_id} done: epoch {result.get('epoch', 0)}, "

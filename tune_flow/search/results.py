@@ -34,12 +34,15 @@ def best_metric_column(metric: str) -> str:
 
 def stop_reason(result: Any, scheduler: str) -> str:
     """Why a trial ended: its own reason (max_epochs, patience, diverged), ``error``, or the
-    scheduler that stopped it (asha, median; ``stopped`` for a time budget under FIFO)."""
+    scheduler that stopped it (asha, median; ``stopped`` for a time budget under FIFO). ASHA by
+    promotion counts as ``asha``: a trial it stopped waited at a rung and was not promoted."""
     if result.error is not None:
         return "error"
     own = (result.metrics or {}).get("stop_reason")
     if own:
         return own
+    if scheduler == "asha_promote":
+        return "asha"
     return scheduler if scheduler in ("asha", "median") else "stopped"
 
 

@@ -69,10 +69,16 @@ def describe_rungs(space: SearchSpace, max_t: int) -> str:
     spec = space.scheduler
     rungs = milestones(spec.grace_period, spec.reduction_factor, max_t)
     unit = {"epoch": "epoch", "step": "optimizer step", "samples_seen": "samples seen"}
+    promotion = ""
+    if spec.type == "asha_promote":
+        promotion = (
+            f"; by promotion: a trial waits at a rung until it is in the top "
+            f"1/{spec.reduction_factor:g} there"
+        )
     return (
         f"ASHA rungs at {unit[spec.time_attr]} "
         + ", ".join(f"{r:g}" for r in rungs)
-        + f" (max_t {max_t})"
+        + f" (max_t {max_t}){promotion}"
     )
 
 
@@ -80,7 +86,7 @@ def warmup_warning(space: SearchSpace, num_train: int) -> str | None:
     """One line when ASHA's first rung comes before some trial's LR warm-up has ended, with the
     grace period that would avoid it; None when every trial is past its warm-up by then."""
     spec = space.scheduler
-    if spec.type != "asha":
+    if not spec.has_rungs:
         return None
     warmup = max(_values(space, "warmup_steps"))  # the longest warm-up a trial may have
     max_epochs = int(space.base.get("max_epochs", _default("max_epochs")))

@@ -63,8 +63,9 @@ def build_searcher(
 def build_scheduler(
     space: SearchSpace, experiment_dir: Path | None = None, max_t: int | None = None
 ) -> Any:
-    """ASHA (one bracket, rungs at grace_period x reduction_factor^k), the median stopping rule,
-    or FIFO. Time is counted in ``scheduler.time_attr`` units (epochs by default; optimizer steps
+    """ASHA (one bracket, rungs at grace_period x reduction_factor^k; Ray's, which stops trials
+    at a rung, or by promotion, which pauses them there: asha_promotion.py), the median stopping
+    rule, or FIFO. Time is counted in ``scheduler.time_attr`` units (epochs by default; optimizer steps
     or samples seen), which survive a trial's restore. ``max_t``: resolved by
     :func:`tune_flow.search.rungs.resolve_max_t`. With an ``experiment_dir``, ASHA keeps its
     rungs there so that ``--resume`` continues them."""
@@ -86,6 +87,21 @@ def build_scheduler(
             grace_period=min(spec.grace_period, max_t),
             reduction_factor=spec.reduction_factor,
             brackets=1,
+        )
+    if spec.type == "asha_promote":
+        from tune_flow.search.asha_promotion import STATE_FILENAME as PROMOTION_STATE
+        from tune_flow.search.asha_promotion import PromotingASHAScheduler
+
+        state_path = None
+        if experiment_dir is not None:
+            experiment_dir.mkdir(parents=True, exist_ok=True)
+            state_path = experiment_dir / PROMOTION_STATE
+        return PromotingASHAScheduler(
+            time_attr=spec.time_attr,
+            max_t=max_t,
+            grace_period=min(spec.grace_period, max_t),
+            reduction_factor=spec.reduction_factor,
+            state_path=state_path,
         )
     if spec.type == "median":
         return MedianStoppingRule(
@@ -109,7 +125,7 @@ def build_trainable(space: SearchSpace, max_t: int | None = None) -> Any:
         os.environ["TUNE_DISABLE_STRICT_METRIC_CHECKING"] = "1"
 
     milestones: tuple[tuple[str, float], ...] = ()
-    if space.scheduler.type == "asha":
+    if space.scheduler.has_rungs:
         horizon = max_t or space.scheduler.max_t or space.base.get("max_epochs", 100)
         rungs = rung_milestones(
             space.scheduler.grace_period, space.scheduler.reduction_factor, horizon
@@ -154,6 +170,9 @@ def build_tuner(
         points = space.grid_points()[: space.run_cap]
         param_space = {"grid_point": tune.grid_search(points)}
         num_samples = 1
+    # Tune's limit counts paused trials as live: ASHA by promotion would wait for ever once that
+    # many trials wait at rungs. The trials' resources bound how many run at once instead.
+    concurrency_limit = None if space.scheduler.type == "asha_promote" else max_concurrent
     return tune.Tuner(
         trainable,
         param_space=param_space,
@@ -165,7 +184,7 @@ def build_tuner(
             ),
             scheduler=build_scheduler(space, outputs_dir or Path(storage_path) / name, max_t),
             num_samples=num_samples,
-            max_concurrent_trials=max_concurrent,
+            max_concurrent_trials=concurrency_limit,
             reuse_actors=reuse_actors,  # no actor start-up (torch import) per trial
             time_budget_s=time_budget_s,
         ),

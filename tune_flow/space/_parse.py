@@ -40,7 +40,7 @@ from tune_flow.training.config import TrainingConfig
 from tune_flow.yaml_io import load_yaml_mapping
 
 METHODS = ("bayes", "random", "grid")
-SCHEDULERS = ("asha", "fifo", "median")
+SCHEDULERS = ("asha", "asha_promote", "fifo", "median")
 TIME_ATTRS = ("epoch", "step", "samples_seen")  # ASHA's unit: epochs, optimizer steps, samples
 TOP_LEVEL_KEYS = {
     "name", "description", "method", "metric", "run_cap", "base", "parameters",

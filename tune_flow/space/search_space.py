@@ -34,6 +34,11 @@ class SchedulerSpec:
     reduction_factor: float = 3
     time_attr: str = "epoch"
 
+    @property
+    def has_rungs(self) -> bool:
+        """ASHA either way: Ray's (stops at a rung) or by promotion (pauses at a rung)."""
+        return self.type in ("asha", "asha_promote")
+
 
 @dataclass
 class SearchSpace:
