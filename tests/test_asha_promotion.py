@@ -263,3 +263,7 @@ def test_sigkill_then_resume_keeps_waiting_trials_waiting(write_space, tmp_path)
             epochs = [int(float(r["epoch"])) for r in csv.DictReader(handle)]
         assert epochs[:2] == [1, 2] and epochs.count(1) == 1, epochs
         assert int(row["epochs_run"]) in (2, 3, 4, 8), row
+    # The rungs file holds what the resumed search recorded too (all six trials reached epoch
+    # 2): Tune copies *.json files back over the experiment directory from its restore-time
+    # copies during a resumed run, which is why the file is not named .json.
+    assert set(json.loads(state_file.read_text())["rungs"][0][1]) == set(rows)

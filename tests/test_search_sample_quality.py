@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from tune_flow.search import cli as search
+from tune_flow.search.asha_state import STATE_FILENAME
 from tune_flow.training.restore import sampled_epoch
 
 pytestmark = pytest.mark.ray
@@ -78,7 +79,7 @@ def test_search_ranks_and_cuts_by_w2_with_fresh_rungs(ray_cluster, write_space, 
         assert sampled_epoch(checkpoint) == best["epoch"]
 
     # Every rung value ASHA recorded is the w2 computed at that rung's epoch, never a stale one.
-    rungs = json.loads((experiment / "asha_state.json").read_text())["brackets"][0]
+    rungs = json.loads((experiment / STATE_FILENAME).read_text())["brackets"][0]
     by_trial = {r["trial_id"]: r for r in rows}
     recorded = 0
     for milestone, values in rungs:

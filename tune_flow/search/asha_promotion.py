@@ -32,7 +32,8 @@ from ray.tune.schedulers import FIFOScheduler, TrialScheduler
 
 from tune_flow.search.rungs import milestones
 
-STATE_FILENAME = "asha_promotion_state.json"
+# Not ".json": Tune would revert a .json file here during a resumed search (see asha_state.py).
+STATE_FILENAME = "asha_promotion_state.jsonl"
 
 
 class PromotingASHAScheduler(FIFOScheduler):

@@ -5,6 +5,13 @@ state again, so a resumed search starts with empty rungs: the trials reaching a 
 restore are compared only with each other, and far fewer are stopped (measured in
 benchmarks/RESULTS.md). This subclass writes its rungs to a small JSON file in the experiment
 directory whenever a rung records a result, and reads it back when Tune unpickles it on restore.
+
+The file is named ``.jsonl`` (one JSON object on one line), not ``.json``: on ``--resume`` Tune
+copies every ``*.json`` and ``*.pkl`` of the experiment directory into its driver staging
+directory and from then on copies that directory back over the experiment directory at every
+experiment checkpoint (``_ExperimentCheckpointManager.sync_down_experiment_state`` and
+``sync_up_experiment_state``, Ray 2.60), so a ``.json`` rungs file reverted to its restore-time
+contents during a resumed search, and a second resume lost the rungs the first one recorded.
 """
 
 from __future__ import annotations
@@ -16,7 +23,8 @@ from typing import Any
 
 from ray.tune.schedulers import ASHAScheduler
 
-STATE_FILENAME = "asha_state.json"
+STATE_FILENAME = "asha_state.jsonl"
+LEGACY_STATE_FILENAME = "asha_state.json"  # searches started before the rename
 
 
 class PersistentASHAScheduler(ASHAScheduler):
@@ -59,6 +67,10 @@ class PersistentASHAScheduler(ASHAScheduler):
         self.__dict__.update(state)
         self.__dict__.setdefault("_last_time", {})
         path = Path(self.state_path)
+        if path.name == LEGACY_STATE_FILENAME:  # started before the rename: move to the new name
+            self.state_path = str(path.with_name(STATE_FILENAME))
+            if Path(self.state_path).is_file():
+                path = Path(self.state_path)
         if not path.is_file():
             return
         saved = json.loads(path.read_text())
