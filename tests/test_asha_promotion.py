@@ -156,6 +156,10 @@ def test_max_mode_ranks_higher_values_first():
     scheduler.set_search_properties("w2", "max")
     assert scheduler.on_trial_result(None, _trial("a"), {"epoch": 2, "w2": 1.0}) == PAUSE
     assert scheduler.on_trial_result(None, _trial("b"), {"epoch": 2, "w2": 5.0}) == CONTINUE
+    # A diverged trial's inf is the worst value in either mode, never the best.
+    diverged = _trial("d")
+    assert scheduler.on_trial_result(None, diverged, {"epoch": 2, "w2": float("inf")}) == PAUSE
+    assert scheduler.recorded[2]["d"] == float("inf")
 
 
 @pytest.mark.ray

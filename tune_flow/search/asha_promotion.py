@@ -23,6 +23,7 @@ so that ``--resume`` continues them.
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -97,7 +98,9 @@ class PromotingASHAScheduler(FIFOScheduler):
             return TrialScheduler.CONTINUE
         if trial_id not in self.recorded[rung]:
             sign = 1.0 if self._mode == "min" else -1.0
-            self.recorded[rung][trial_id] = sign * float(result[self._metric])
+            value = sign * float(result[self._metric])
+            # A diverged trial reports inf (NaN made inf by the trainable) in either mode: last.
+            self.recorded[rung][trial_id] = value if math.isfinite(value) else math.inf
         # Also reached by a trial that Tune restarted (a retry; --resume re-queues every unfinished
         # trial, those waiting at a rung too) while it waited here: it trained one epoch past the
         # rung and waits again. (Put straight back to PAUSED instead, a trial that then never ran
