@@ -110,6 +110,14 @@ def test_space_cli_prints_every_problem(tmp_path, capsys):
     assert len(err) == 2 and "methd" in err[0] and "lrr" in err[1]
 
 
+def test_a_misspelt_scheduler_type_names_the_valid_ones_and_the_likely_one(tmp_path, capsys):
+    path = tmp_path / "typo.yaml"
+    path.write_text(yaml.safe_dump({"base": BASE, "scheduler": {"type": "asha_promot"}}))
+    assert main([str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "asha, asha_promote, fifo, median" in err and "Did you mean `asha_promote`" in err
+
+
 WANDB_SWEEP = """
 program: train.py
 method: bayes

@@ -255,7 +255,10 @@ def _parse_scheduler(raw: Any, early: Any, max_epochs: int, problems: Problems) 
         spec.max_t = None
     kind = raw.get("type", spec.type)
     if kind not in SCHEDULERS:
-        problems.add(f"`scheduler.type` is {kind!r}, but must be {one_of(SCHEDULERS)}")
+        problems.add(
+            f"`scheduler.type` is {kind!r}, but must be {one_of(SCHEDULERS)}"
+            f"{suggest(str(kind), SCHEDULERS)}"
+        )
     spec.type = kind
     if "max_t" in raw:
         spec.max_t = _parse_positive_int(raw["max_t"], "scheduler.max_t", problems)
