@@ -1,18 +1,42 @@
 """ASHA by promotion: trials pause at rungs and resume when they are in the top 1/eta."""
 
 import csv
+import json
+import os
 import pickle
+import signal
+import subprocess
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 from ray.tune.experiment import Trial
 from ray.tune.schedulers import TrialScheduler
+from search_cli import search_command
 
 from tune_flow.search import cli as search
 from tune_flow.search.asha_promotion import STATE_FILENAME, PromotingASHAScheduler
 
 CONTINUE, PAUSE, STOP = TrialScheduler.CONTINUE, TrialScheduler.PAUSE, TrialScheduler.STOP
+
+
+def _six_learning_rates(write_space, name, **base):
+    """A grid of three good and three far too small learning rates, rungs at epochs 2 and 4 (eta
+    2) and max_t 8: the small ones learn far less in two epochs and wait at rung 2 for good."""
+    return write_space(
+        name,
+        method="grid",
+        run_cap=6,
+        base={"max_epochs": 8, **base},
+        parameters={"lr": {"values": [3e-3, 1e-5, 2e-3, 2e-5, 1e-3, 3e-5]}},
+        scheduler={"type": "asha_promote", "grace_period": 2, "reduction_factor": 2},
+    )
+
+
+def _epochs_reported(trial_dir):
+    with (Path(trial_dir) / "progress.csv").open() as handle:
+        return [int(float(r["epoch"])) for r in csv.DictReader(handle)]
 
 
 class _Controller:
@@ -166,14 +190,7 @@ def test_max_mode_ranks_higher_values_first():
 def test_search_pauses_and_resumes_trials_from_their_rung_checkpoints(
     ray_cluster, write_space, tmp_path, capsys
 ):
-    space = write_space(
-        "promote",
-        method="grid",
-        run_cap=6,
-        base={"max_epochs": 8},
-        parameters={"lr": {"values": [3e-3, 1e-5, 2e-3, 2e-5, 1e-3, 3e-5]}},
-        scheduler={"type": "asha_promote", "grace_period": 2, "reduction_factor": 2},
-    )
+    space = _six_learning_rates(write_space, "promote")
     storage = tmp_path / "results"
     assert search.main(["--space", space, "--storage-path", str(storage), "--name", "p"]) == 0
     out = capsys.readouterr().out
@@ -184,15 +201,14 @@ def test_search_pauses_and_resumes_trials_from_their_rung_checkpoints(
     assert {r["stop_reason"] for r in rows} <= {"asha", "max_epochs"}
     assert "stopped by asha" in out and "stopped by asha_promote" not in out
     epochs_run = {r["lr"]: int(r["epochs_run"]) for r in rows}
-    # Rungs at 2 and 4 (max_t 8): the three 1e-5-scale learning rates learn far less in two
-    # epochs and wait at rung 2 for good; the best trials go on, and one reaches max_t.
+    # The three 1e-5-scale learning rates wait at rung 2 for good; the best trials go on, and
+    # one reaches max_t.
     assert max(epochs_run.values()) == 8
     assert all(epochs_run[lr] == 2 for lr in ("1e-05", "2e-05", "3e-05")), epochs_run
     assert sum(epochs_run.values()) < 6 * 8
     for row in rows:
         # A paused trial resumed from its rung checkpoint: every epoch reported once, in order.
-        with (Path(row["trial_dir"]) / "progress.csv").open() as handle:
-            epochs = [int(float(r["epoch"])) for r in csv.DictReader(handle)]
+        epochs = _epochs_reported(row["trial_dir"])
         assert epochs == list(range(1, int(row["epochs_run"]) + 1)), (row["lr"], epochs)
     assert (experiment / STATE_FILENAME).is_file()
 
@@ -206,22 +222,7 @@ def test_max_concurrent_is_refused_with_asha_promote(write_space, capsys):
 
 @pytest.mark.ray
 def test_sigkill_then_resume_keeps_waiting_trials_waiting(write_space, tmp_path):
-    import json
-    import os
-    import signal
-    import subprocess
-    import time
-
-    from search_cli import search_command
-
-    space = write_space(
-        "promote_resume",
-        method="grid",
-        run_cap=6,
-        base={"n_samples": 20000, "max_epochs": 8},
-        parameters={"lr": {"values": [3e-3, 1e-5, 2e-3, 2e-5, 1e-3, 3e-5]}},
-        scheduler={"type": "asha_promote", "grace_period": 2, "reduction_factor": 2},
-    )
+    space = _six_learning_rates(write_space, "promote_resume", n_samples=20000)  # slower epochs
     storage = tmp_path / "results"
     command = search_command(space, storage, "r", "--num-cpus", "2")
     env = {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"}
@@ -263,8 +264,7 @@ def test_sigkill_then_resume_keeps_waiting_trials_waiting(write_space, tmp_path)
         # Waiting at epoch 2 when the driver died. Resumed, it either stays there or is
         # restarted from its rung checkpoint and waits again one epoch later, or is promoted
         # (then it runs to the next rung or max_t): never back to epoch 1, never a third pause.
-        with (Path(row["trial_dir"]) / "progress.csv").open() as handle:
-            epochs = [int(float(r["epoch"])) for r in csv.DictReader(handle)]
+        epochs = _epochs_reported(row["trial_dir"])
         assert epochs[:2] == [1, 2] and epochs.count(1) == 1, epochs
         assert int(row["epochs_run"]) in (2, 3, 4, 8), row
     # The rungs file holds what the resumed search recorded too (all six trials reached epoch

@@ -24,13 +24,13 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from pathlib import Path
 from typing import Any
 
 from ray.tune.experiment import Trial
 from ray.tune.schedulers import FIFOScheduler, TrialScheduler
 
+from tune_flow.search.json_files import write_json_atomically
 from tune_flow.search.rungs import milestones
 
 # Not ".json": Tune would revert a .json file here during a resumed search (see asha_state.py).
@@ -169,9 +169,7 @@ class PromotingASHAScheduler(FIFOScheduler):
         if self.state_path is None:
             return
         state = {"rungs": [[m, self.recorded[m], sorted(self.promoted[m])] for m in self.rungs]}
-        tmp = self.state_path + ".tmp"
-        Path(tmp).write_text(json.dumps(state))
-        os.replace(tmp, self.state_path)
+        write_json_atomically(self.state_path, state)
 
     def _load(self) -> None:
         if self.state_path is None or not Path(self.state_path).is_file():

@@ -17,11 +17,12 @@ contents during a resumed search, and a second resume lost the rungs the first o
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 from ray.tune.schedulers import ASHAScheduler
+
+from tune_flow.search.json_files import write_json_atomically
 
 STATE_FILENAME = "asha_state.jsonl"
 LEGACY_STATE_FILENAME = "asha_state.json"  # searches started before the rename
@@ -59,9 +60,7 @@ class PersistentASHAScheduler(ASHAScheduler):
             "num_stopped": self._num_stopped,
             "brackets": [[[m, recorded] for m, recorded in b._rungs] for b in self._brackets],
         }
-        tmp = self.state_path + ".tmp"
-        Path(tmp).write_text(json.dumps(state))
-        os.replace(tmp, self.state_path)
+        write_json_atomically(self.state_path, state)
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)

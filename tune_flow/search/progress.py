@@ -10,6 +10,7 @@ from typing import Any
 from ray.tune import Callback
 
 from tune_flow.search.numbers import format_value
+from tune_flow.search.results import scheduler_label
 
 
 class LiveTable(Callback):
@@ -60,9 +61,7 @@ class LiveTable(Callback):
     def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         self._finished += 1
         result = trial.last_result or {}
-        # ASHA by promotion stops only trials that waited at a rung and were not promoted.
-        scheduler = "asha" if self.scheduler == "asha_promote" else self.scheduler
-        reason = result.get("stop_reason") or f"stopped by {scheduler}"
+        reason = result.get("stop_reason") or f"stopped by {scheduler_label(self.scheduler)}"
         best = self._best.get(trial.trial_id, math.nan)
         print(
             f"[{self._finished}/{self.num_trials or len(trials)}] {trial.trial_id} done: epoch {result.get('epoch', 0)}, "

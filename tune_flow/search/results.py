@@ -32,18 +32,22 @@ def best_metric_column(metric: str) -> str:
     return metric if metric.startswith("best_") else f"best_{metric}"
 
 
+def scheduler_label(scheduler: str) -> str:
+    """The name a trial stopped by ``scheduler`` is reported under: ASHA by promotion counts as
+    ``asha`` (a trial it stopped waited at a rung and was not promoted)."""
+    return "asha" if scheduler == "asha_promote" else scheduler
+
+
 def stop_reason(result: Any, scheduler: str) -> str:
     """Why a trial ended: its own reason (max_epochs, patience, diverged), ``error``, or the
-    scheduler that stopped it (asha, median; ``stopped`` for a time budget under FIFO). ASHA by
-    promotion counts as ``asha``: a trial it stopped waited at a rung and was not promoted."""
+    scheduler that stopped it (asha, median; ``stopped`` for a time budget under FIFO)."""
     if result.error is not None:
         return "error"
     own = (result.metrics or {}).get("stop_reason")
     if own:
         return own
-    if scheduler == "asha_promote":
-        return "asha"
-    return scheduler if scheduler in ("asha", "median") else "stopped"
+    label = scheduler_label(scheduler)
+    return label if label in ("asha", "median") else "stopped"
 
 
 def _existing(checkpoint: Any) -> str:

@@ -12,9 +12,9 @@ This reads and writes Tune's own state objects (Ray 2.60's private ``_TrainingRu
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
+from tune_flow.search.json_files import write_json_atomically
 from tune_flow.training.checkpoint import CHECKPOINT_FILENAME
 
 
@@ -56,7 +56,5 @@ def repair_missing_checkpoints(experiment: Path) -> list[str]:
             repaired.append(f"{trial_dir.name}: no checkpoint left, the trial starts over")
         entry[1] = metadata.get_json_state()
     if repaired:
-        tmp = state_file.with_name(state_file.name + ".tmp")
-        tmp.write_text(json.dumps(state))
-        os.replace(tmp, state_file)
+        write_json_atomically(state_file, state)
     return repaired

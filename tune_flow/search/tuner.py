@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -75,34 +74,25 @@ def build_scheduler(
 
     spec = space.scheduler
     max_t = max_t or spec.max_t or space.base.get("max_epochs", 100)
+    if spec.has_rungs and experiment_dir is not None:
+        experiment_dir.mkdir(parents=True, exist_ok=True)
+    # A short run (e.g. --max-epochs 2 for a smoke test) keeps a rung at its last epoch.
+    asha_args = dict(
+        time_attr=spec.time_attr,
+        max_t=max_t,
+        grace_period=min(spec.grace_period, max_t),
+        reduction_factor=spec.reduction_factor,
+    )
     if spec.type == "asha":
-        make_asha: Any = ASHAScheduler
-        if experiment_dir is not None:
-            experiment_dir.mkdir(parents=True, exist_ok=True)
-            make_asha = partial(PersistentASHAScheduler, experiment_dir / STATE_FILENAME)
-        return make_asha(
-            time_attr=spec.time_attr,
-            max_t=max_t,
-            # A short run (e.g. --max-epochs 2 for a smoke test) keeps a rung at its last epoch.
-            grace_period=min(spec.grace_period, max_t),
-            reduction_factor=spec.reduction_factor,
-            brackets=1,
-        )
+        if experiment_dir is None:
+            return ASHAScheduler(**asha_args, brackets=1)
+        return PersistentASHAScheduler(experiment_dir / STATE_FILENAME, **asha_args, brackets=1)
     if spec.type == "asha_promote":
         from tune_flow.search.asha_promotion import STATE_FILENAME as PROMOTION_STATE
         from tune_flow.search.asha_promotion import PromotingASHAScheduler
 
-        state_path = None
-        if experiment_dir is not None:
-            experiment_dir.mkdir(parents=True, exist_ok=True)
-            state_path = experiment_dir / PROMOTION_STATE
-        return PromotingASHAScheduler(
-            time_attr=spec.time_attr,
-            max_t=max_t,
-            grace_period=min(spec.grace_period, max_t),
-            reduction_factor=spec.reduction_factor,
-            state_path=state_path,
-        )
+        state_path = None if experiment_dir is None else experiment_dir / PROMOTION_STATE
+        return PromotingASHAScheduler(**asha_args, state_path=state_path)
     if spec.type == "median":
         return MedianStoppingRule(
             time_attr=spec.time_attr, grace_period=spec.grace_period, min_samples_required=3
