@@ -2,10 +2,11 @@
 
 Two changes to what Ray 2.60's searcher tells the Optuna study (checked against its source):
 
-- A trial that ASHA or the median rule stopped (its last result has an empty ``stop_reason``: it
-  did not end by itself) is recorded as PRUNED, the way Optuna's own pruners record it, not as
-  COMPLETE with an early-epoch value; TPE would otherwise model a config cut at epoch 5 as if it
-  had trained fully. Its intermediate values are in the study already.
+- A trial that ASHA or the median rule stopped, or the time budget cut (its last result has an
+  empty ``stop_reason``: it did not end by itself) is recorded as PRUNED, the way Optuna's own
+  pruners record it, not as COMPLETE with an early-epoch value; TPE would otherwise model a
+  config cut at epoch 5 as if it had trained fully. Its intermediate values are in the study
+  already.
 - Sample metrics (``w2``, ...) are reported on evaluation epochs only. Ray's ``on_trial_result``
   indexes the metric unconditionally (KeyError); here results without it are skipped, and the
   value is reported at the trial's epoch.
@@ -53,6 +54,8 @@ class TruthfulOptunaSearch(OptunaSearch):
     def on_trial_complete(
         self, trial_id: str, result: dict | None = None, error: bool = False
     ) -> None:
+        if trial_id in self._completed_trials or trial_id not in self._ot_trials:
+            return  # told already (Ray's would warn), or not this searcher's (Ray's: KeyError)
         stopped_by_scheduler = (
             result is not None and not error and result.get("stop_reason", "done") == ""
         )
@@ -60,8 +63,6 @@ class TruthfulOptunaSearch(OptunaSearch):
             not stopped_by_scheduler
             or not self.record_stopped_as_pruned
             or isinstance(self.metric, list)  # Optuna prunes single-objective studies only
-            or trial_id in self._completed_trials
-            or trial_id not in self._ot_trials
         ):
             super().on_trial_complete(trial_id, result, error)
             return

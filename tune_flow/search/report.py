@@ -24,6 +24,7 @@ REPORT_FILENAME = "report.html"
 REASON_COLOURS = {
     "asha": "tab:orange", "median": "tab:orange", "patience": "tab:blue", "max_epochs": "tab:green",
     "diverged": "tab:red", "error": "black", "stopped": "tab:gray",
+    "time_budget": "tab:purple",
 }  # fmt: skip
 FIXED_COLUMNS = {
     "trial_id", "status", "stop_reason", "epochs_run", "final_val_loss", "best_val_loss",

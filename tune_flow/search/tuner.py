@@ -10,6 +10,7 @@ from tune_flow.search.progress import LiveTable
 from tune_flow.search.rungs import milestones as rung_milestones
 from tune_flow.search.rungs import num_train_rows, resolve_max_t
 from tune_flow.search.tensorboard_logging import DirectTBXLoggerCallback
+from tune_flow.search.time_budget import SearchTimeBudget, TimeBudgetEnd
 from tune_flow.search.trainable import Objective, train_flow
 from tune_flow.space import SearchSpace
 
@@ -163,39 +164,42 @@ def build_tuner(
     # Tune's limit counts paused trials as live: ASHA by promotion would wait for ever once that
     # many trials wait at rungs. The trials' resources bound how many run at once instead.
     concurrency_limit = None if space.scheduler.type == "asha_promote" else max_concurrent
+    searcher = build_searcher(
+        space, seed, optuna_storage, study_name=name, n_startup_trials=n_startup_trials
+    )
+    callbacks = [
+        LiveTable(
+            space.metric, [p.name for p in space.parameters], space.scheduler.type, mode=space.mode
+        ),
+        # Replaces Tune's default TensorBoard logger: same files, written in-thread.
+        DirectTBXLoggerCallback(),
+        *(callbacks or []),
+    ]
+    budget = None
+    if time_budget_s is not None:  # Tune's time budget, and trials it cuts ended properly
+        budget = SearchTimeBudget(time_budget_s)
+        callbacks.insert(0, TimeBudgetEnd(budget, searcher, list(callbacks)))
     return tune.Tuner(
         trainable,
         param_space=param_space,
         tune_config=tune.TuneConfig(
             metric=space.metric,
             mode=space.mode,
-            search_alg=build_searcher(
-                space, seed, optuna_storage, study_name=name, n_startup_trials=n_startup_trials
-            ),
+            search_alg=searcher,
             scheduler=build_scheduler(space, outputs_dir or Path(storage_path) / name, max_t),
             num_samples=num_samples,
             max_concurrent_trials=concurrency_limit,
             reuse_actors=reuse_actors,  # no actor start-up (torch import) per trial
-            time_budget_s=time_budget_s,
         ),
         run_config=tune.RunConfig(
             name=name,
             storage_path=str(storage_path),
+            stop=budget,
             # The latest checkpoint holds the best model so far (best_model.pt, see trainable.py);
             # the one before it stays until the next is safely written.
             checkpoint_config=tune.CheckpointConfig(num_to_keep=2),
             failure_config=tune.FailureConfig(max_failures=max_failures),
             verbose=0,
-            callbacks=[
-                LiveTable(
-                    space.metric,
-                    [p.name for p in space.parameters],
-                    space.scheduler.type,
-                    mode=space.mode,
-                ),  # fmt: skip
-                # Replaces Tune's default TensorBoard logger: same files, written in-thread.
-                DirectTBXLoggerCallback(),
-                *(callbacks or []),
-            ],
+            callbacks=callbacks,
         ),
     )
