@@ -17,7 +17,9 @@ worst seed, and on how many seeds it is within 1%).
 The schedulers replayed: ``asha`` (Ray's ASHA: judged once at a rung against the trials recorded
 there so far, stopped if outside the top 1/eta; tune_flow.search.tuner), and ``asha_promote``
 (tune_flow.search.asha_promotion: paused at a rung until in the top 1/eta, resumed when
-promoted, the best waiting trial of the top rung promoted at the end). A replay is a model of a
+promoted, the best waiting trial of the top rung promoted at the end), and a variant of it tried
+and not adopted, ``asha_promote_stops``: a waiting trial ranked below ``max(1, n_trials // eta)``
+at its rung can never be promoted, so it stops (PRUNED) at once instead of at the end. A replay is a model of a
 search, not a measurement of one: the trials' order, and so a few decisions, differ from a real
 run's (section 3d of RESULTS.md compares the two).
 """
@@ -99,9 +101,11 @@ def replay(
         values = recorded[rung]
         return sorted(values, key=values.__getitem__)[: int(len(values) // eta)]
 
+    promoting = scheduler in ("asha_promote", "asha_promote_stops")
+
     def next_trial() -> int | None:
         nonlocal proposed
-        if scheduler == "asha_promote":
+        if promoting:
             for rung in reversed(rungs):
                 for tid in top(rung):
                     if trials[tid]["state"] == "paused" and tid not in promoted[rung]:
@@ -116,7 +120,7 @@ def replay(
                 "ask": ask, "row": table[_key(space.sample(ask))], "epoch": 0, "state": "running",
             }  # fmt: skip
             return tid
-        if scheduler == "asha_promote" and not any(
+        if promoting and not any(
             t["state"] == "running" for t in trials.values()
         ):  # the end: the top rung's best waiting trial, if that rung promoted nobody
             for rung in reversed(rungs):
@@ -167,12 +171,23 @@ def replay(
             recorded[epoch][tid] = value
             if cutoff is not None and value > cutoff:
                 decision = "pruned"
-        elif scheduler == "asha_promote" and epoch in recorded:
+        elif promoting and epoch in recorded:
             recorded[epoch][tid] = value
             if tid in top(epoch):
                 promoted[epoch].add(tid)
             else:
                 decision = "pause"
+                if scheduler == "asha_promote_stops":  # those that can never be promoted stop
+                    ranked = sorted(recorded[epoch], key=recorded[epoch].__getitem__)
+                    limit = max(1, int(n_trials // eta))
+                    for other in ranked[limit:]:
+                        waiting = (
+                            trials[other]["state"] == "paused" and other not in promoted[epoch]
+                        )
+                        if other != tid and waiting:
+                            finish(other, True)
+                    if ranked.index(tid) >= limit:
+                        decision = "pruned"
         if decision == "continue":
             workers[slot][1] = clock + trial["row"]["seconds_per_epoch"]
         else:
@@ -219,9 +234,9 @@ def main() -> None:
     table = {_key(row["config"]): row for row in json.loads(table_path.read_text())}
     print(f"{len(table)} curves from {table_path}; {args.seeds} seeds; 16 trials, 2 at a time")
     fifo = {s: replay(space, table, "fifo", s, sampler="random") for s in range(args.seeds)}
-    print(f"{'scheduler':>13} {'grace':>5} {'eta':>4} {'epochs':>7} {'mean gap':>9} "
+    print(f"{'scheduler':>18} {'grace':>5} {'eta':>4} {'epochs':>7} {'mean gap':>9} "
           f"{'worst':>7} {'within 1%':>10}")  # fmt: skip
-    for scheduler in ("asha", "asha_promote"):
+    for scheduler in ("asha", "asha_promote", "asha_promote_stops"):
         for pair in args.rungs:
             grace, eta = (float(x) for x in pair.split(":"))
             ratios, gaps = [], []
@@ -231,7 +246,7 @@ def main() -> None:
                 gaps.append(best / fifo[seed][1] - 1)
             within = sum(g <= 0.01 for g in gaps)
             print(
-                f"{scheduler:>13} {grace:>5g} {eta:>4g} {statistics.mean(ratios):>7.0%} "
+                f"{scheduler:>18} {grace:>5g} {eta:>4g} {statistics.mean(ratios):>7.0%} "
                 f"{statistics.mean(gaps):>+9.2%} {max(gaps):>+7.2%} {within:>5}/{args.seeds}"
             )
 
