@@ -212,6 +212,18 @@ def test_search_pauses_and_resumes_trials_from_their_rung_checkpoints(
         assert epochs == list(range(1, int(row["epochs_run"]) + 1)), (row["lr"], epochs)
     assert (experiment / STATE_FILENAME).is_file()
 
+    # Trials stopped while they waited at a rung are finished in Tune's saved state too (Tune
+    # left them PAUSED), so resuming the finished search trains nothing again.
+    (state_file,) = experiment.glob("experiment_state-*.json")
+    saved = json.loads(state_file.read_text())["trial_data"]
+    assert {json.loads(trial)["status"] for trial, _ in saved} == {"TERMINATED"}
+    argv = ["--space", space, "--storage-path", str(storage), "--name", "p", "--resume"]
+    capsys.readouterr()
+    assert search.main([*argv, "--no-report"]) == 0
+    assert "starts over" not in capsys.readouterr().out  # no repair of finished trials
+    for row in rows:
+        assert _epochs_reported(row["trial_dir"]) == list(range(1, int(row["epochs_run"]) + 1))
+
 
 def test_max_concurrent_is_refused_with_asha_promote(write_space, capsys):
     space = write_space("promote", scheduler={"type": "asha_promote"})

@@ -1,6 +1,7 @@
 """--time-budget: the trials it cuts end like trials a scheduler stops (Optuna, pruner, labels)."""
 
 import csv
+import json
 from pathlib import Path
 
 import optuna
@@ -55,3 +56,8 @@ def test_trials_the_budget_cuts_are_pruned_in_optuna_labelled_and_lose_their_che
     assert [r["trial_id"] for r in with_checkpoints] == [rows[0]["trial_id"]]
     assert rows[0]["checkpoint"]
     assert "pruned" in out
+
+    # Tune's saved state has every trial finished, waiting ones included: --resume reruns none.
+    (state_file,) = (storage / "budget").glob("experiment_state-*.json")
+    saved = json.loads(state_file.read_text())["trial_data"]
+    assert {json.loads(trial)["status"] for trial, _ in saved} == {"TERMINATED"}

@@ -345,6 +345,10 @@ def _search(
     results = tuner.fit()
     # Tune catches the first Ctrl-C itself, saves its state and returns early.
     interrupted = results.num_terminated + results.num_errors < len(results)
+    if not interrupted and where.is_local:
+        from tune_flow.search.resume import record_finished_trials
+
+        record_finished_trials(Path(where.experiment))
     # Everything below reads the trials from disk: Ray's shutdown overlaps with it. The Tuner
     # goes first: its callbacks' finalizers (W&B's) still call Ray.
     del tuner
