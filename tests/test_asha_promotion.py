@@ -210,6 +210,8 @@ def test_search_pauses_and_resumes_trials_from_their_rung_checkpoints(
         # A paused trial resumed from its rung checkpoint: every epoch reported once, in order.
         epochs = _epochs_reported(row["trial_dir"])
         assert epochs == list(range(1, int(row["epochs_run"]) + 1)), (row["lr"], epochs)
+        with (Path(row["trial_dir"]) / "result.json").open() as handle:
+            assert [json.loads(line)["epoch"] for line in handle] == epochs
     assert (experiment / STATE_FILENAME).is_file()
 
     # Trials stopped while they waited at a rung are finished in Tune's saved state too (Tune

@@ -50,20 +50,6 @@ def test_a_ray_instance_this_run_did_not_start_keeps_running(ray_cluster):
     assert ray.is_initialized()
 
 
-def test_a_search_drops_tunes_missing_remote_log_warning_and_keeps_its_others(ray_cluster, caplog):
-    import logging
-
-    from tune_flow.search.cluster import ray_session
-
-    tune_logger = logging.getLogger("ray.tune.logger.logger")
-    with ray_session(None, False, "127.0.0.1", 8265), caplog.at_level(logging.WARNING):
-        tune_logger.warning("Remote file not found: /results/s/train_flow_1/result.json")
-        tune_logger.warning("Error downloading /results/s/train_flow_1/result.json")
-    assert [r.getMessage() for r in caplog.records] == [
-        "Error downloading /results/s/train_flow_1/result.json"
-    ]
-
-
 def test_ray_started_by_the_run_is_shut_down_in_the_background(tmp_path):
     """Ray's shutdown overlaps with the search's last outputs (the call returns while it runs),
     and is complete, processes and all, when the session ends."""

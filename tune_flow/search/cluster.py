@@ -63,16 +63,6 @@ class ClusterHandle:
         return True
 
 
-def _no_missing_remote_log_warning(record: logging.LogRecord) -> bool:
-    """Drops Tune's "Remote file not found: .../result.json" (and progress.csv).
-
-    Tune writes a trial's logs in the driver's staging directory and copies them to the storage
-    path now and then; when a trial restarts (a promotion out of an ASHA rung, a retry) before the
-    first copy, the copy back finds nothing and Tune warns, then appends to the staging file it
-    already has: nothing is lost. Seen in most runs of `make search` since ASHA by promotion."""
-    return not record.getMessage().startswith("Remote file not found")
-
-
 def free_port(host: str, start: int, attempts: int = 50) -> int:
     """The first port from ``start`` on that nothing listens on at ``host``."""
     for port in range(start, start + attempts):
@@ -138,7 +128,6 @@ def ray_session(
 
     # A diverged trial reports inf on purpose; TensorBoard's writer would warn on every epoch.
     logging.getLogger("tensorboardX.x2num").setLevel(logging.ERROR)
-    logging.getLogger("ray.tune.logger.logger").addFilter(_no_missing_remote_log_warning)
     os.environ.setdefault("RAY_CHDIR_TO_TRIAL_DIR", "0")
     # Ctrl-C raises KeyboardInterrupt here instead of Tune's own handler ending the run early
     # and reporting the interrupted trials as if they had finished (stop reasons would lie).

@@ -12,6 +12,7 @@ from tune_flow.search.rungs import num_train_rows, resolve_max_t
 from tune_flow.search.tensorboard_logging import DirectTBXLoggerCallback
 from tune_flow.search.time_budget import SearchTimeBudget, TimeBudgetEnd
 from tune_flow.search.trainable import Objective, train_flow
+from tune_flow.search.trial_logs import CsvLogger, JsonLogger
 from tune_flow.space import SearchSpace
 
 
@@ -171,8 +172,11 @@ def build_tuner(
         LiveTable(
             space.metric, [p.name for p in space.parameters], space.scheduler.type, mode=space.mode
         ),
-        # Replaces Tune's default TensorBoard logger: same files, written in-thread.
+        # Replace Tune's default loggers: same files (TensorBoard's written in-thread; result.json
+        # and progress.csv never overwritten by an older copy when a trial restarts).
         DirectTBXLoggerCallback(),
+        JsonLogger(),
+        CsvLogger(),
         *(callbacks or []),
     ]
     budget = None
