@@ -3,16 +3,17 @@
 import csv
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import optuna
 import pytest
+from ray.tune.experiment import Trial
 
 from tune_flow.search import cli as search
-from tune_flow.search.time_budget import TIME_BUDGET_REASON
-
-pytestmark = pytest.mark.ray
+from tune_flow.search.time_budget import TIME_BUDGET_REASON, TimeBudgetEnd
 
 
+@pytest.mark.ray
 def test_trials_the_budget_cuts_are_pruned_in_optuna_labelled_and_lose_their_checkpoints(
     ray_cluster, write_space, tmp_path, capsys
 ):
@@ -61,3 +62,50 @@ def test_trials_the_budget_cuts_are_pruned_in_optuna_labelled_and_lose_their_che
     (state_file,) = (storage / "budget").glob("experiment_state-*.json")
     saved = json.loads(state_file.read_text())["trial_data"]
     assert {json.loads(trial)["status"] for trial, _ in saved} == {"TERMINATED"}
+
+
+class _Recorder:
+    def __init__(self):
+        self.calls = []
+
+    def on_trial_complete(self, *args, **kwargs):
+        self.calls.append((args, kwargs))
+
+
+def _trial(trial_id, **last_result):
+    return SimpleNamespace(trial_id=trial_id, status=Trial.TERMINATED, last_result=last_result)
+
+
+def test_budget_end_decides_per_trial_and_a_resumed_search_keeps_what_was_ended():
+    budget = SimpleNamespace(ran_out=True)
+    searcher, table = _Recorder(), _Recorder()
+    first_run = TimeBudgetEnd(budget, searcher, [table])
+    asha_stopped = _trial("a", stop_reason="", epoch=8)
+    first_run.on_trial_complete(3, [], asha_stopped)  # ended by the scheduler in the first run
+
+    resumed = TimeBudgetEnd(budget, searcher, [table])
+    resumed.set_state(first_run.get_state())  # Tune's callback state across --resume
+    cut, finished, never_ran = (
+        _trial("b", stop_reason="", epoch=5),
+        _trial("c", stop_reason="max_epochs", epoch=60),
+        _trial("d"),
+    )
+    resumed.on_experiment_end([asha_stopped, cut, finished, never_ran])
+
+    told = {args[0]: kwargs for args, kwargs in searcher.calls}
+    assert set(told) == {"b", "c", "d"}  # "a" was ended already
+    assert told["b"]["result"]["stop_reason"] == "" and not told["b"]["error"]  # -> PRUNED
+    assert told["c"]["result"]["stop_reason"] == "max_epochs"  # -> COMPLETE
+    assert told["d"] == {"result": None, "error": True}  # -> FAIL
+    assert [kwargs["trial"].trial_id for _, kwargs in table.calls] == ["b", "c", "d"]
+    assert asha_stopped.last_result["stop_reason"] == ""  # still the scheduler's stop
+    assert cut.last_result["stop_reason"] == never_ran.last_result["stop_reason"] == "time_budget"
+    assert finished.last_result["stop_reason"] == "max_epochs"
+
+
+def test_budget_end_does_nothing_when_the_budget_did_not_run_out():
+    searcher = _Recorder()
+    end = TimeBudgetEnd(SimpleNamespace(ran_out=False), searcher, [])
+    trial = _trial("a", stop_reason="", epoch=3)
+    end.on_experiment_end([trial])
+    assert searcher.calls == [] and trial.last_result["stop_reason"] == ""

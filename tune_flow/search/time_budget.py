@@ -54,6 +54,14 @@ class TimeBudgetEnd(Callback):
         self._ended: set[str] = set()
         self._iteration = 0
 
+    # Kept in Tune's callback state, so that a resumed search does not end again (and relabel)
+    # the trials its first run already ended.
+    def get_state(self) -> dict[str, Any]:
+        return {"ended": sorted(self._ended)}
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        self._ended = set(state["ended"])
+
     def on_step_begin(self, iteration: int, trials: list, **info: Any) -> None:
         self._iteration = iteration
 
