@@ -309,6 +309,7 @@ def _search(
     from tune_flow.search.cluster import check_resources, print_dashboard_hint
     from tune_flow.search.results import write_search_outputs
     from tune_flow.search.rungs import resolve_max_t
+    from tune_flow.search.search_end import last_outcome
     from tune_flow.search.tuner import build_trainable, build_tuner
 
     max_t = resolve_max_t(space, space.num_train)
@@ -343,12 +344,15 @@ def _search(
             callbacks=[*_wandb_callbacks(args, space), pruner], max_t=max_t,
         )  # fmt: skip
     results = tuner.fit()
-    # Tune catches the first Ctrl-C itself, saves its state and returns early.
-    interrupted = results.num_terminated + results.num_errors < len(results)
+    outcome = last_outcome()
+    if outcome is None:  # a search started before SearchEnd existed, resumed
+        interrupted = results.num_terminated + results.num_errors < len(results)
+    else:  # Tune ends its loop early on a signal it catches itself (SIGUSR1, see search_end.py)
+        interrupted = not outcome.finished
     if not interrupted and where.is_local:
         from tune_flow.search.resume import record_finished_trials
 
-        record_finished_trials(Path(where.experiment))
+        record_finished_trials(Path(where.experiment), outcome.stop_reasons if outcome else {})
     # Everything below reads the trials from disk: Ray's shutdown overlaps with it. The Tuner
     # goes first: its callbacks' finalizers (W&B's) still call Ray.
     del tuner

@@ -6,7 +6,7 @@ Two changes to what Ray 2.60's searcher tells the Optuna study (checked against 
   empty ``stop_reason``: it did not end by itself) is recorded as PRUNED, the way Optuna's own
   pruners record it, not as COMPLETE with an early-epoch value; TPE would otherwise model a
   config cut at epoch 5 as if it had trained fully. Its intermediate values are in the study
-  already.
+  already. In a multi-objective study (which Optuna cannot prune) it is recorded as FAIL.
 - Sample metrics (``w2``, ...) are reported on evaluation epochs only. Ray's ``on_trial_result``
   indexes the metric unconditionally (KeyError); here results without it are skipped, and the
   value is reported at the trial's epoch.
@@ -59,12 +59,13 @@ class TruthfulOptunaSearch(OptunaSearch):
         stopped_by_scheduler = (
             result is not None and not error and result.get("stop_reason", "done") == ""
         )
-        if (
-            not stopped_by_scheduler
-            or not self.record_stopped_as_pruned
-            or isinstance(self.metric, list)  # Optuna prunes single-objective studies only
-        ):
+        if not stopped_by_scheduler or not self.record_stopped_as_pruned:
             super().on_trial_complete(trial_id, result, error)
+            return
+        if isinstance(self.metric, list):
+            # Optuna prunes single-objective studies only, and a cut trial's last values (some
+            # of them None: sample metrics are sparse) are no result: FAIL, which samplers skip.
+            super().on_trial_complete(trial_id, None, error=True)
             return
         self._ot_study.tell(self._ot_trials[trial_id], state=TrialState.PRUNED)
         self._completed_trials.add(trial_id)

@@ -40,7 +40,7 @@ def scheduler_label(scheduler: str) -> str:
 
 def stop_reason(result: Any, scheduler: str) -> str:
     """Why a trial ended: its own reason (max_epochs, patience, diverged; ``time_budget``, set by
-    :class:`tune_flow.search.time_budget.TimeBudgetEnd`), ``error``, or the scheduler that
+    :class:`tune_flow.search.search_end.SearchEnd`), ``error``, or the scheduler that
     stopped it (asha, median; ``stopped`` otherwise: a trial of an interrupted search)."""
     if result.error is not None:
         return "error"

@@ -72,9 +72,11 @@ def repair_missing_checkpoints(experiment: Path) -> list[str]:
 UNFINISHED = ("PENDING", "RUNNING", "PAUSED")
 
 
-def record_finished_trials(experiment: Path) -> int:
-    """After ``Tuner.fit`` returned on its own (every trial TERMINATED or ERROR in Tune's memory),
-    write TERMINATED for trials the newest snapshot still holds as unfinished; return how many."""
+def record_finished_trials(experiment: Path, stop_reasons: dict[str, str] | None = None) -> int:
+    """After a search finished (every trial TERMINATED or ERROR in Tune's memory), write
+    TERMINATED for trials the newest snapshot still holds as unfinished, with their stop reason
+    from ``stop_reasons`` (trial id -> reason) where the snapshot has none; return how many."""
+    stop_reasons = stop_reasons or {}
     states = sorted(Path(experiment).glob("experiment_state-*.json"))
     if not states:
         return 0
@@ -83,10 +85,20 @@ def record_finished_trials(experiment: Path) -> int:
     fixed = 0
     for entry in state["trial_data"]:
         trial = json.loads(entry[0])  # the trial's own JSON state (Trial.get_json_state)
-        if trial.get("status") in UNFINISHED:
-            trial["status"] = "TERMINATED"
-            entry[0] = json.dumps(trial, indent=2)
-            fixed += 1
+        if trial.get("status") not in UNFINISHED:
+            continue
+        trial["status"] = "TERMINATED"
+        entry[0] = json.dumps(trial, indent=2)
+        reason = stop_reasons.get(trial.get("trial_id", ""))
+        metadata = json.loads(entry[1])  # its run metadata: last_result
+        if (
+            reason
+            and metadata.get("last_result")
+            and not metadata["last_result"].get("stop_reason")
+        ):
+            metadata["last_result"]["stop_reason"] = reason
+            entry[1] = json.dumps(metadata, indent=2)
+        fixed += 1
     if fixed:
         write_json_atomically(state_file, state)
     return fixed

@@ -9,8 +9,8 @@ from tune_flow.evaluation.in_trial import is_sample_metric
 from tune_flow.search.progress import LiveTable
 from tune_flow.search.rungs import milestones as rung_milestones
 from tune_flow.search.rungs import num_train_rows, resolve_max_t
+from tune_flow.search.search_end import SearchEnd, SearchTimeBudget
 from tune_flow.search.tensorboard_logging import DirectTBXLoggerCallback
-from tune_flow.search.time_budget import SearchTimeBudget, TimeBudgetEnd
 from tune_flow.search.trainable import Objective, train_flow
 from tune_flow.search.trial_logs import CsvLogger, JsonLogger
 from tune_flow.space import SearchSpace
@@ -179,10 +179,9 @@ def build_tuner(
         CsvLogger(),
         *(callbacks or []),
     ]
-    budget = None
-    if time_budget_s is not None:  # Tune's time budget, and trials it cuts ended properly
-        budget = SearchTimeBudget(time_budget_s)
-        callbacks.insert(0, TimeBudgetEnd(budget, searcher, list(callbacks)))
+    budget = None if time_budget_s is None else SearchTimeBudget(time_budget_s)
+    # First, so that the others hear of the time budget's cuts before their own ends.
+    callbacks.insert(0, SearchEnd(budget, searcher, list(callbacks)))
     return tune.Tuner(
         trainable,
         param_space=param_space,

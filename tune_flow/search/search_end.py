@@ -1,0 +1,148 @@
+"""How a search ended: every trial finished, or Tune stopped early; and the time budget's cuts.
+
+Two things Ray 2.60 leaves out, both found by using the search the way a user would:
+
+- **Was the search finished?** Tune's loop also ends on a signal it catches itself (SIGUSR1
+  always, which batch schedulers such as Slurm send before a time limit; SIGINT unless
+  ``TUNE_DISABLE_SIGINT_HANDLER``), and its clean-up then marks the running trials TERMINATED, so
+  the results alone cannot tell an interrupted search from a finished one. :class:`SearchEnd`
+  records every trial that Tune ended (``on_trial_complete`` / ``on_trial_error``), kept in Tune's
+  callback state across ``--resume``; the search is finished when every trial is among them.
+- **Trials the time budget cut.** When the budget runs out Tune marks every unfinished trial
+  (running, waiting at an ASHA rung, pending) TERMINATED directly, not through ``stop_trial``
+  (``TuneController._stop_experiment_if_needed``): neither the searcher nor the callbacks heard of
+  them. Seen in a 16-trial ``arch.yaml`` search with ``--time-budget 18``: all 16 Optuna trials
+  stayed RUNNING in the stored study (optuna-dashboard shows them running for ever; a later
+  search in the same study counts them as running), the checkpoint pruner kept every trial's
+  checkpoints, and trials.csv said ``asha``. :class:`SearchEnd` ends them the way ``stop_trial``
+  would have, in the step the budget ran out (before Tune's last snapshot, which so holds it):
+  the searcher records a trial that reported as PRUNED (its intermediate values are in the
+  study), one that never reported as FAIL (TPE ignores it rather than taking an untried point for
+  the worst); the other callbacks get ``on_trial_complete``; the stop reason reads
+  ``time_budget``.
+
+The driver reads the outcome with :func:`last_outcome` once ``Tuner.fit`` has returned (the
+callback of a resumed search is Tune's unpickled copy, not one the driver holds).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from ray.tune import Callback
+from ray.tune.experiment import Trial
+from ray.tune.stopper import TimeoutStopper
+
+# The stop reason of a trial that the time budget ended (trials.csv, report, progress lines).
+TIME_BUDGET_REASON = "time_budget"
+
+# Keys of the time budgets that ran out in this process. Tune restores its own copy of the
+# stopper from its snapshot on --resume, so the copy SearchEnd holds never sees stop_all called:
+# the copies share a key.
+_RAN_OUT: set[str] = set()
+
+
+class SearchTimeBudget(TimeoutStopper):
+    """Tune's own time budget (the stopper ``time_budget_s`` creates), remembering that it ran
+    out, in every copy of it in this process."""
+
+    def __init__(self, timeout: float) -> None:
+        super().__init__(timeout)
+        self.key = uuid.uuid4().hex
+
+    @property
+    def ran_out(self) -> bool:
+        return self.key in _RAN_OUT
+
+    def stop_all(self) -> bool:
+        if super().stop_all():
+            _RAN_OUT.add(self.key)
+        return self.ran_out
+
+
+@dataclass
+class SearchOutcome:
+    """``finished``: every trial ended by itself, by a scheduler, by an error or by the time
+    budget (not by an interruption). ``stop_reasons``: trial id -> reason that Tune's snapshot
+    may lack (the time budget's cuts of trials that had no actor, which Tune does not save)."""
+
+    finished: bool
+    stop_reasons: dict[str, str] = field(default_factory=dict)
+
+
+_outcome: SearchOutcome | None = None
+
+
+def last_outcome() -> SearchOutcome | None:
+    """How the search that last ran in this process ended; None if it had no SearchEnd."""
+    return _outcome
+
+
+class SearchEnd(Callback):
+    """Records which trials Tune ended, ends the ones the time budget cut, and publishes the
+    :class:`SearchOutcome` at the end of the experiment.
+
+    Args:
+        budget: the search's time budget (None: none). searcher: its Searcher (None for a grid
+            search). callbacks: the search's other callbacks, which get ``on_trial_complete`` for
+            each cut trial that had reported.
+    """
+
+    def __init__(
+        self, budget: SearchTimeBudget | None, searcher: Any, callbacks: list[Callback]
+    ) -> None:
+        self.budget = budget
+        self.searcher = searcher
+        self.callbacks = callbacks
+        self._ended: set[str] = set()
+        self._cut: dict[str, str] = {}
+
+    # Kept in Tune's callback state, so that a resumed search knows what its earlier runs ended.
+    def get_state(self) -> dict[str, Any]:
+        return {"ended": sorted(self._ended), "cut": dict(self._cut)}
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        self._ended = set(state["ended"])
+        self._cut = dict(state.get("cut", {}))
+
+    def setup(self, **info: Any) -> None:
+        global _outcome
+        _outcome = None
+
+    def on_trial_complete(self, iteration: int, trials: list, trial: Trial, **info: Any) -> None:
+        self._ended.add(trial.trial_id)
+
+    def on_trial_error(self, iteration: int, trials: list, trial: Trial, **info: Any) -> None:
+        self._ended.add(trial.trial_id)
+
+    def on_step_end(self, iteration: int, trials: list[Trial], **info: Any) -> None:
+        if self.budget is None or not self.budget.ran_out:
+            return
+        for trial in trials:
+            if trial.status == Trial.TERMINATED and trial.trial_id not in self._ended:
+                self._end_cut_trial(iteration, trials, trial)
+
+    def _end_cut_trial(self, iteration: int, trials: list[Trial], trial: Trial) -> None:
+        result = trial.last_result  # Tune's own dict: the ResultGrid is built from it
+        reported = "stop_reason" in result  # at least one epoch reached Tune
+        if self.searcher is not None:
+            # An empty stop_reason: cut, PRUNED; its own reason (it ended by itself just as the
+            # budget ran out): COMPLETE; nothing reported: FAIL.
+            self.searcher.on_trial_complete(
+                trial.trial_id, result=dict(result) if reported else None, error=not reported
+            )
+        if not result.get("stop_reason"):  # what trials.csv, the report and the table say
+            result["stop_reason"] = TIME_BUDGET_REASON
+            trial.run_metadata.invalidate_cache()  # in Tune's snapshot too, where it is saved
+            self._cut[trial.trial_id] = TIME_BUDGET_REASON
+        if reported:  # Ray's W&B callback fails on a trial it never saw start
+            for callback in self.callbacks:
+                callback.on_trial_complete(iteration=iteration, trials=trials, trial=trial)
+        self._ended.add(trial.trial_id)
+
+    def on_experiment_end(self, trials: list[Trial], **info: Any) -> None:
+        global _outcome
+        finished = all(trial.trial_id in self._ended for trial in trials)
+        _outcome = SearchOutcome(finished=finished, stop_reasons=dict(self._cut))
