@@ -15,7 +15,7 @@ import pytest
 from ray.tune.experiment import Trial
 
 from tune_flow.search import cli as search
-from tune_flow.search.search_end import TIME_BUDGET_REASON, SearchEnd, last_outcome
+from tune_flow.search.search_end import TIME_BUDGET_REASON, SearchEnd, take_outcome
 
 
 @pytest.mark.ray
@@ -119,21 +119,21 @@ def test_budget_cuts_are_ended_per_trial_and_a_resumed_search_keeps_what_was_end
     assert finished.last_result["stop_reason"] == "max_epochs"
 
     resumed.on_experiment_end(trials)
-    outcome = last_outcome()
+    outcome = take_outcome()
     assert outcome.finished
     assert outcome.stop_reasons == {"b": "time_budget", "d": "time_budget"}
+    assert take_outcome() is None  # read once
 
 
 def test_a_search_with_a_trial_nobody_ended_is_not_finished():
     end = SearchEnd(None, None, [])
     end.setup()
-    assert last_outcome() is None
     done, cleaned_up = _trial("a", stop_reason="max_epochs"), _trial("b", stop_reason="")
     end.on_trial_complete(1, [], done)
     # Tune's clean-up after a signal marks a running trial TERMINATED without ending it.
     end.on_step_end(2, [done, cleaned_up])
     end.on_experiment_end([done, cleaned_up])
-    assert not last_outcome().finished
+    assert not take_outcome().finished
     assert cleaned_up.last_result["stop_reason"] == ""  # no budget: nothing relabelled
 
 

@@ -309,7 +309,7 @@ def _search(
     from tune_flow.search.cluster import check_resources, print_dashboard_hint
     from tune_flow.search.results import write_search_outputs
     from tune_flow.search.rungs import resolve_max_t
-    from tune_flow.search.search_end import last_outcome
+    from tune_flow.search.search_end import take_outcome
     from tune_flow.search.tuner import build_trainable, build_tuner
 
     max_t = resolve_max_t(space, space.num_train)
@@ -344,7 +344,7 @@ def _search(
             callbacks=[*_wandb_callbacks(args, space), pruner], max_t=max_t,
         )  # fmt: skip
     results = tuner.fit()
-    outcome = last_outcome()
+    outcome = take_outcome()
     if outcome is None:  # a search started before SearchEnd existed, resumed
         interrupted = results.num_terminated + results.num_errors < len(results)
     else:  # Tune ends its loop early on a signal it catches itself (SIGUSR1, see search_end.py)

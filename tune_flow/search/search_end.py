@@ -21,7 +21,7 @@ Two things Ray 2.60 leaves out, both found by using the search the way a user wo
   the worst); the other callbacks get ``on_trial_complete``; the stop reason reads
   ``time_budget``.
 
-The driver reads the outcome with :func:`last_outcome` once ``Tuner.fit`` has returned (the
+The driver reads the outcome with :func:`take_outcome` once ``Tuner.fit`` has returned (the
 callback of a resumed search is Tune's unpickled copy, not one the driver holds).
 """
 
@@ -75,9 +75,12 @@ class SearchOutcome:
 _outcome: SearchOutcome | None = None
 
 
-def last_outcome() -> SearchOutcome | None:
-    """How the search that last ran in this process ended; None if it had no SearchEnd."""
-    return _outcome
+def take_outcome() -> SearchOutcome | None:
+    """How the search that last ran in this process ended, once (then None, so that a later
+    search without a SearchEnd, resumed from before it existed, never reads another's)."""
+    global _outcome
+    outcome, _outcome = _outcome, None
+    return outcome
 
 
 class SearchEnd(Callback):
