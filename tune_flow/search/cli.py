@@ -349,16 +349,17 @@ def _search(
         interrupted = results.num_terminated + results.num_errors < len(results)
     else:  # Tune ends its loop early on a signal it catches itself (SIGUSR1, see search_end.py)
         interrupted = not outcome.finished
+    stop_reasons = outcome.stop_reasons if outcome else {}  # the time budget's cuts
     if not interrupted and where.is_local:
         from tune_flow.search.resume import record_finished_trials
 
-        record_finished_trials(Path(where.experiment), outcome.stop_reasons if outcome else {})
+        record_finished_trials(Path(where.experiment), stop_reasons)
     # Everything below reads the trials from disk: Ray's shutdown overlaps with it. The Tuner
     # goes first: its callbacks' finalizers (W&B's) still call Ray.
     del tuner
     cluster.shut_down_in_background()
 
-    if write_search_outputs(results, space, experiment, args.top_k) != 0:
+    if write_search_outputs(results, space, experiment, args.top_k, stop_reasons=stop_reasons):
         return 1
     if pruner.pruned_checkpoints:
         print(pruner.summary())

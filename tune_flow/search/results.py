@@ -84,11 +84,14 @@ def trial_rows(
     mode: str,
     scheduler: str,
     objectives: list[tuple[str, str]] | None = None,
+    stop_reasons: dict[str, str] | None = None,
 ) -> list[dict[str, Any]]:
     """One row per trial: parameters, best/final metrics, epochs run, stop reason, status, the
     latest checkpoint (which holds the best model, ``best_model.pt``); with several
-    ``objectives`` (name, mode),
-    each one's final value and whether the trial is on the Pareto front."""
+    ``objectives`` (name, mode), each one's final value and whether the trial is on the Pareto
+    front. ``stop_reasons``: trial id -> reason for trials whose results lack one (the time
+    budget's cuts, :class:`tune_flow.search.search_end.SearchOutcome`)."""
+    stop_reasons = stop_reasons or {}
     rows = []
     for result in results:
         metrics = result.metrics or {}
@@ -98,10 +101,11 @@ def trial_rows(
         if series is not None and len(series.dropna()):
             best = float(series.min() if mode == "min" else series.max())
         params = result.config.get("grid_point", result.config) if result.config else {}
+        trial_id = metrics.get("trial_id", Path(str(result.path)).name)
         row: dict[str, Any] = {
-            "trial_id": metrics.get("trial_id", Path(str(result.path)).name),
+            "trial_id": trial_id,
             "status": "ERROR" if result.error else "TERMINATED",
-            "stop_reason": stop_reason(result, scheduler),
+            "stop_reason": stop_reasons.get(trial_id) or stop_reason(result, scheduler),
             "epochs_run": metrics.get("epoch", 0),
             best_metric_column(metric): best,
             "final_val_loss": metrics.get("val_loss", math.nan),
@@ -222,14 +226,16 @@ def write_best_eval(checkpoint: Path, row: dict[str, Any], path: Path) -> dict[s
 
 
 def write_search_outputs(
-    results: Any, space: Any, experiment: Path, top_k: int = 5, evaluate_best: bool = True
-) -> int:
+    results: Any, space: Any, experiment: Path, top_k: int = 5, evaluate_best: bool = True,
+    stop_reasons: dict[str, str] | None = None,
+) -> int:  # fmt: skip
     """After ``Tuner.fit``: trials.csv, the top-k table, best_config.yaml and the paths a user
-    needs next. Returns 1 when no trial reached a finite metric, else 0."""
+    needs next (``stop_reasons``: see :func:`trial_rows`). Returns 1 when no trial reached a
+    finite metric, else 0."""
     param_names = [p.name for p in space.parameters]
     rows = trial_rows(
         results, param_names, space.metric, space.mode, space.scheduler.type,
-        objectives=space.objectives,
+        objectives=space.objectives, stop_reasons=stop_reasons,
     )  # fmt: skip
     write_trials_csv(rows, experiment / TRIALS_FILENAME)
     print(f"\ntop {min(top_k, len(rows))} of {len(rows)} trial(s):")

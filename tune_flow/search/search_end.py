@@ -18,8 +18,11 @@ Two things Ray 2.60 leaves out, both found by using the search the way a user wo
   would have, in the step the budget ran out (before Tune's last snapshot, which so holds it):
   the searcher records a trial that reported as PRUNED (its intermediate values are in the
   study), one that never reported as FAIL (TPE ignores it rather than taking an untried point for
-  the worst); the other callbacks get ``on_trial_complete``; the stop reason reads
-  ``time_budget``.
+  the worst); the stop reason reads ``time_budget``; and at the end of the experiment, once Tune
+  has stopped their actors, the other callbacks get ``on_trial_complete`` for those that started.
+- **Loggers of interrupted trials.** After a caught signal, Tune's clean-up stops the running
+  trials without telling the callbacks; Ray's W&B callback then waits (``upload_timeout``, 30 min
+  by default) for runs nobody ended. :class:`SearchEnd` has every logger close its trial.
 
 The driver reads the outcome with :func:`take_outcome` once ``Tuner.fit`` has returned (the
 callback of a resumed search is Tune's unpickled copy, not one the driver holds).
@@ -33,6 +36,7 @@ from typing import Any
 
 from ray.tune import Callback
 from ray.tune.experiment import Trial
+from ray.tune.logger import LoggerCallback
 from ray.tune.stopper import TimeoutStopper
 
 # The stop reason of a trial that the time budget ended (trials.csv, report, progress lines).
@@ -101,6 +105,8 @@ class SearchEnd(Callback):
         self.callbacks = callbacks
         self._ended: set[str] = set()
         self._cut: dict[str, str] = {}
+        self._started: set[str] = set()  # in this run (the loggers opened something for them)
+        self._to_announce: list[Trial] = []  # cut trials the other callbacks hear of at the end
 
     # Kept in Tune's callback state, so that a resumed search knows what its earlier runs ended.
     def get_state(self) -> dict[str, Any]:
@@ -114,6 +120,9 @@ class SearchEnd(Callback):
         global _outcome
         _outcome = None
 
+    def on_trial_start(self, iteration: int, trials: list, trial: Trial, **info: Any) -> None:
+        self._started.add(trial.trial_id)
+
     def on_trial_complete(self, iteration: int, trials: list, trial: Trial, **info: Any) -> None:
         self._ended.add(trial.trial_id)
 
@@ -125,10 +134,14 @@ class SearchEnd(Callback):
             return
         for trial in trials:
             if trial.status == Trial.TERMINATED and trial.trial_id not in self._ended:
-                self._end_cut_trial(iteration, trials, trial)
+                self._end_cut_trial(trial)
 
-    def _end_cut_trial(self, iteration: int, trials: list[Trial], trial: Trial) -> None:
-        result = trial.last_result  # Tune's own dict: the ResultGrid is built from it
+    def _end_cut_trial(self, trial: Trial) -> None:
+        # The dict Tune saves and builds the ResultGrid from. Not ``trial.last_result``: for a
+        # trial that never reported it waits (ray.get) for its actor's first answer, and an actor
+        # still waiting for resources never gives one: a search hung here for good (seen with
+        # --wandb, whose logging actors slowed the trials' start).
+        result = trial.run_metadata.last_result
         reported = "stop_reason" in result  # at least one epoch reached Tune
         if self.searcher is not None:
             # An empty stop_reason: cut, PRUNED; its own reason (it ended by itself just as the
@@ -140,12 +153,26 @@ class SearchEnd(Callback):
             result["stop_reason"] = TIME_BUDGET_REASON
             trial.run_metadata.invalidate_cache()  # in Tune's snapshot too, where it is saved
             self._cut[trial.trial_id] = TIME_BUDGET_REASON
-        if reported:  # Ray's W&B callback fails on a trial it never saw start
-            for callback in self.callbacks:
-                callback.on_trial_complete(iteration=iteration, trials=trials, trial=trial)
+        # Ray's W&B callback fails on a trial it never saw start, and waits at the end of the
+        # experiment (30 min by default) for the run of one it saw start but never saw end.
+        if trial.trial_id in self._started:
+            self._to_announce.append(trial)
         self._ended.add(trial.trial_id)
 
     def on_experiment_end(self, trials: list[Trial], **info: Any) -> None:
         global _outcome
+        # Only now: Tune has stopped the trials' actors, so no checkpoint of a cut trial can
+        # still land after the checkpoint pruner has removed its others.
+        for trial in self._to_announce:
+            for callback in self.callbacks:
+                callback.on_trial_complete(iteration=0, trials=trials, trial=trial)
+        self._to_announce = []
+        # Trials Tune's clean-up stopped (a caught signal): the loggers close what they opened
+        # for them (W&B would otherwise wait 30 min for their runs), nobody else hears of them.
+        for trial in trials:
+            if trial.trial_id in self._started and trial.trial_id not in self._ended:
+                for callback in self.callbacks:
+                    if isinstance(callback, LoggerCallback):
+                        callback.log_trial_end(trial, failed=False)
         finished = all(trial.trial_id in self._ended for trial in trials)
         _outcome = SearchOutcome(finished=finished, stop_reasons=dict(self._cut))
