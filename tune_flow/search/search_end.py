@@ -1,6 +1,6 @@
 """How a search ended: every trial finished, or Tune stopped early; and the time budget's cuts.
 
-Two things Ray 2.60 leaves out, both found by using the search the way a user would:
+Three things Ray 2.60 leaves out, all found by using the search the way a user would:
 
 - **Was the search finished?** Tune's loop also ends on a signal it catches itself (SIGUSR1
   always, which batch schedulers such as Slurm send before a time limit; SIGINT unless
@@ -94,7 +94,7 @@ class SearchEnd(Callback):
     Args:
         budget: the search's time budget (None: none). searcher: its Searcher (None for a grid
             search). callbacks: the search's other callbacks, which get ``on_trial_complete`` for
-            each cut trial that had reported.
+            each cut trial that had started, and whose loggers close interrupted trials.
     """
 
     def __init__(
