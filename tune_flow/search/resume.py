@@ -25,17 +25,24 @@ from tune_flow.search.json_files import write_json_atomically
 from tune_flow.training.checkpoint import CHECKPOINT_FILENAME
 
 
+def _newest_snapshot(experiment: Path) -> tuple[Path, dict] | None:
+    """Tune's newest experiment-state file (the one it restores from) and its contents."""
+    states = sorted(Path(experiment).glob("experiment_state-*.json"))
+    if not states:
+        return None
+    return states[-1], json.loads(states[-1].read_text())
+
+
 def repair_missing_checkpoints(experiment: Path) -> list[str]:
     """Fix the newest experiment-state file in place; return one line per repaired trial."""
     from ray.train import Checkpoint
     from ray.train._internal.session import _TrainingResult
     from ray.tune.trainable.metadata import _TrainingRunMetadata
 
-    states = sorted(Path(experiment).glob("experiment_state-*.json"))
-    if not states:
+    newest = _newest_snapshot(experiment)
+    if newest is None:
         return []
-    state_file = states[-1]  # Tune restores from the newest snapshot
-    state = json.loads(state_file.read_text())
+    state_file, state = newest
     repaired = []
     for entry in state["trial_data"]:
         if json.loads(entry[0]).get("status") == "TERMINATED":
@@ -77,11 +84,10 @@ def record_finished_trials(experiment: Path, stop_reasons: dict[str, str] | None
     TERMINATED for trials the newest snapshot still holds as unfinished, with their stop reason
     from ``stop_reasons`` (trial id -> reason) where the snapshot has none; return how many."""
     stop_reasons = stop_reasons or {}
-    states = sorted(Path(experiment).glob("experiment_state-*.json"))
-    if not states:
+    newest = _newest_snapshot(experiment)
+    if newest is None:
         return 0
-    state_file = states[-1]
-    state = json.loads(state_file.read_text())
+    state_file, state = newest
     fixed = 0
     for entry in state["trial_data"]:
         trial = json.loads(entry[0])  # the trial's own JSON state (Trial.get_json_state)
