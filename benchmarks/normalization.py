@@ -16,6 +16,7 @@ import time
 from tune_flow import FlowTrainer, TrainingConfig
 from tune_flow.data import NORMALIZATIONS
 from tune_flow.evaluation.judge import evaluate_samples
+from tune_flow.evaluation.sampling import Solver
 
 DATASETS = ("moons", "circles", "8gaussians", "checkerboard", "pinwheel", "swissroll", "scurve")
 
@@ -30,7 +31,7 @@ def measure(dataset: str, mode: str, epochs: int, points: int) -> dict:
     )  # fmt: skip
     trainer = FlowTrainer(config)
     trainer.train()
-    return evaluate_samples(trainer, points, steps=100)
+    return evaluate_samples(trainer, points, Solver("euler", 100))
 
 
 def main() -> None:

@@ -30,12 +30,13 @@ def exact_w2(checkpoint: str, points: int) -> float:
     import torch
 
     from tune_flow.evaluation.judge import evaluate_samples
-    from tune_flow.training.restore import load_trainer
+    from tune_flow.evaluation.sampling import Solver
+    from tune_flow.training.restore import load_run
 
     torch.set_num_threads(1)
-    trainer = load_trainer(Path(checkpoint), device="cpu")
-    n = min(points, len(trainer.data.x_1_test))
-    return float(evaluate_samples(trainer, n, EXACT_STEPS)["w2"])
+    run = load_run(Path(checkpoint), device="cpu")
+    n = min(points, len(run.data.x_1_test))
+    return float(evaluate_samples(run, n, Solver("euler", EXACT_STEPS))["w2"])
 
 
 def main() -> None:

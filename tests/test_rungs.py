@@ -2,7 +2,7 @@
 
 import pytest
 
-from tune_flow.search.rungs import milestones, resolve_max_t, warmup_warning
+from tune_flow.search.rungs import milestones, resolve_max_t, settle_first_rung, warmup_warning
 from tune_flow.space import parse_space
 
 BASE = {"arch": "mlp", "flow": "icfm", "dataset": "moons", "aug": "none", "group": "g"}
@@ -45,6 +45,26 @@ def test_warmup_warning_names_the_batch_sizes_and_a_grace_period_that_avoids_it(
     # batch 64: 125 steps per epoch, past the warm-up at epoch 10; batch 512 is not.
     assert "batch_size 512 (" in line and "grace_period: 67" in line
     assert "\n" not in line
+
+
+def test_the_first_rung_moves_past_every_warmup_unless_the_user_keeps_it():
+    def space():
+        return _space(
+            {"type": "asha", "grace_period": 10, "max_t": 100},
+            base={"max_epochs": 100},
+            parameters={"batch_size": {"values": [64, 512]}},
+        )
+
+    moved = space()
+    line = settle_first_rung(moved, 8000, keep=False)
+    assert moved.scheduler.grace_period == 67  # batch 512's warm-up ends in epoch 67
+    assert line.startswith("ASHA's first rung moved from epoch 10 to 67: ")
+    assert "--keep-grace-period" in line and "\n" not in line
+    assert settle_first_rung(moved, 8000, keep=False) is None  # nothing left to move
+
+    kept = space()
+    assert settle_first_rung(kept, 8000, keep=True).startswith("warning:")
+    assert kept.scheduler.grace_period == 10
 
 
 def test_no_warning_when_every_trial_is_past_its_warmup():

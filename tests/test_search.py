@@ -73,7 +73,7 @@ def test_search_end_to_end_asha_and_patience(ray_cluster, write_space, tmp_path,
     # samples.png plots the very points best_eval.json was computed from (no second sampling).
     import numpy as np
 
-    from tune_flow.evaluation.judge import compare
+    from tune_flow.evaluation.floor import sample_metrics as compare
 
     evaluation = json.loads((experiment / "best_eval.json").read_text())
     with np.load(experiment / evaluation["samples_file"]) as saved:

@@ -58,7 +58,14 @@ def test_search_ranks_and_cuts_by_w2_with_fresh_rungs(ray_cluster, write_space, 
     experiment = storage / "w2"
     rows = _rows(experiment)
     assert len(rows) == 4
-    assert [float(r["best_w2"]) for r in rows] == sorted(float(r["best_w2"]) for r in rows)
+    # The final selection's trials first (by their score there), the rest by the search metric.
+    scored = [r for r in rows if r["selected_w2"] not in ("", "nan")]
+    assert scored and rows[: len(scored)] == scored
+    assert [float(r["selected_w2"]) for r in scored] == sorted(
+        float(r["selected_w2"]) for r in scored
+    )
+    rest = rows[len(scored) :]
+    assert [float(r["best_w2"]) for r in rest] == sorted(float(r["best_w2"]) for r in rest)
 
     for row in rows:
         results = _results(row["trial_dir"])
@@ -68,10 +75,17 @@ def test_search_ranks_and_cuts_by_w2_with_fresh_rungs(ray_cluster, write_space, 
         last = int(row["epochs_run"])
         assert set(evaluated) == {e for e in (2, 4, last) if e <= last}
         assert float(row["best_w2"]) == min(r["w2"] for r in evaluated.values())
-        # The checkpoint named is the trial's latest (its last epoch, where the trial ended), and
-        # the model in it that sampling uses is the one at the trial's best w2.
+        # The weights named are in the trial's latest checkpoint (its last epoch, where the trial
+        # ended); of a trial the final selection did not score, they are its best by w2.
         best = min(evaluated.values(), key=lambda r: r["w2"])
-        checkpoint = Path(row["checkpoint"])
+        weights, checkpoint = Path(row["checkpoint"]), Path(row["checkpoint"]).parent
+        if row in rest:
+            assert weights.name == "best_model.pt"
+        else:
+            assert (weights.name, int(row["selected_epoch"])) in {
+                ("best_model.pt", best["epoch"]), ("checkpoint.pt", last),
+                ("best_val_loss_model.pt", torch.load(weights, weights_only=True)["epoch"]),
+            }  # fmt: skip
         assert torch.load(checkpoint / "checkpoint.pt", weights_only=True)["epoch"] == last
         best_model = torch.load(checkpoint / "best_model.pt", weights_only=True)
         assert (best_model["epoch"], best_model["metric"]) == (best["epoch"], "w2")
@@ -97,7 +111,8 @@ def test_search_ranks_and_cuts_by_w2_with_fresh_rungs(ray_cluster, write_space, 
     evaluation = json.loads((experiment / "best_eval.json").read_text())
     assert evaluation["split"] == "test" and evaluation["trial_id"] == rows[0]["trial_id"]
     assert evaluation["w2"] > 0 and evaluation["energy_distance"] >= 0
-    assert "best trial on the test split" in out
+    assert "chosen model on the test split" in out and "(n=" in out and "; floor " in out
+    assert set(evaluation["floor"]) == {"w2", "energy_distance"}
 
     # Optuna's study: objectives named, ASHA-stopped trials PRUNED (not COMPLETE at epoch 2).
     study = optuna.load_study(study_name="w2", storage=f"sqlite:///{db}")
@@ -146,7 +161,7 @@ def test_multi_objective_refuses_asha_before_ray_starts(write_space, capsys):
     assert len(err) == 1 and "fifo" in err[0] and "multi-objective" in err[0]
 
 
-def test_warmup_warning_before_ray_starts(write_space, capsys):
+def test_a_first_rung_mid_warmup_moves_past_it_before_ray_starts(write_space, capsys):
     # 800 training rows, batch 100: 8 steps per epoch, so 1000 warm-up steps last 125 epochs.
     space = write_space(
         "warm",
@@ -156,8 +171,15 @@ def test_warmup_warning_before_ray_starts(write_space, capsys):
     )
     assert search.main(["--space", space, "--dry-run"]) == 0
     out = capsys.readouterr().out
+    assert "ASHA's first rung moved from epoch 10 to 125: " in out
+    assert "ASHA rungs at epoch 125 (max_t 200)" in out
+    assert "grace_period 125" in out  # the scheduler the search would build
+    # The user can insist, and is warned.
+    assert search.main(["--space", space, "--dry-run", "--keep-grace-period"]) == 0
+    out = capsys.readouterr().out
     warning = [line for line in out.splitlines() if line.startswith("warning: ASHA's first rung")]
     assert len(warning) == 1 and "grace_period: 125" in warning[0]
+    assert "ASHA rungs at epoch 10, " in out
 
 
 def test_checkpoints_of_finished_trials_outside_the_top_k_are_pruned(

@@ -89,6 +89,7 @@ class RunWriter:
                     "model": trainer.ema_model_state(),
                     "epoch": metrics["epoch"],
                     "val_loss": metrics["val_loss"],
+                    **trainer.sampling_state(),  # a model file is enough to sample from
                 },
                 self.out / BEST_MODEL_FILENAME,
             )

@@ -22,7 +22,7 @@ from tune_flow.data.normalization import (
     validate_stats_file,
 )
 from tune_flow.data.splits import SplitIndices, split_indices
-from tune_flow.data.toy import TOY_DATASETS, generate, shape
+from tune_flow.data.toy import FIXED_ROWS, TOY_DATASETS, generate, shape
 from tune_flow.errors import UserInputError, one_of, suggest
 
 if TYPE_CHECKING:
@@ -151,6 +151,24 @@ def build_data(config: TrainingConfig) -> FlowData:
     )
 
 
+# A fresh draw of a built-in dataset for the metric floor comes from data_seed + this offset: the
+# data, its splits and every trial's draws use data_seed and data_seed + 1.
+FRESH_DRAW_SEED_OFFSET = 7919
+
+
+def independent_target_points(config: TrainingConfig, data: FlowData, n: int) -> torch.Tensor:
+    """Up to ``n`` target points (n, D) in original units drawn independently of the validation
+    and test splits: what a perfect model would generate, for the floor of a sample metric
+    (:mod:`tune_flow.evaluation.floor`). A fresh draw for built-in datasets generated to
+    ``n_samples``; the training split for data files and fixed-size datasets (digits) -- rows
+    the model trained on, but independent draws of the same distribution as the reference."""
+    _, target = parse_dataset(config.dataset, config.source)
+    if not looks_like_path(target) and target not in FIXED_ROWS:
+        fresh = generate(target, n, config.data_seed + FRESH_DRAW_SEED_OFFSET)
+        return torch.from_numpy(fresh)
+    return data.stats.denormalize(data.x_1_train[:n])
+
+
 class FlowDataset(Dataset):
     """Map-style dataset of (x_0, x_1) pairs, each (D,), for users who want a DataLoader.
 
@@ -197,6 +215,7 @@ __all__ = [
     "check_data",
     "check_dataset_name",
     "create_dataloader",
+    "independent_target_points",
     "parse_dataset",
     "split_indices",
     "validate_stats_file",

@@ -82,6 +82,11 @@ class NormalizationStats:
             "source_std": None if self.source_std is None else self.source_std.cpu(),
         }
 
+    @classmethod
+    def from_dict(cls, raw: dict[str, torch.Tensor | None]) -> NormalizationStats:
+        """The inverse of :meth:`to_dict` (a checkpoint's ``normalization_stats``)."""
+        return cls(raw["mean"], raw["std"], raw.get("source_mean"), raw.get("source_std"))
+
     def save(self, path: str | Path) -> None:
         torch.save(self.to_dict(), path)
 

@@ -97,12 +97,12 @@ TOY_DATASETS: dict[str, Callable[[int, np.random.Generator], np.ndarray]] = {
 # driver checks a space against these instead of generating the data (scikit-learn's import alone
 # is ~1 s on its critical path). tests/test_data.py checks them against generate().
 _FEATURES = {name: 2 for name in TOY_DATASETS} | {"digits": 64}
-_FIXED_ROWS = {"digits": 1797}
+FIXED_ROWS = {"digits": 1797}
 
 
 def shape(name: str, n_samples: int) -> tuple[int, int]:
     """(rows, features) of what ``generate(name, n_samples, seed)`` returns, for any seed."""
-    return _FIXED_ROWS.get(name, n_samples), _FEATURES[name]
+    return FIXED_ROWS.get(name, n_samples), _FEATURES[name]
 
 
 def generate(name: str, n_samples: int, seed: int) -> np.ndarray:

@@ -9,6 +9,8 @@ Reported names (all to be minimised):
     ``w2``, ``energy_distance``         at the first entry of ``eval_steps``
     ``w2_<n>steps``, ``energy_distance_<n>steps``   for every entry n of ``eval_steps``
     ``sampling_seconds_per_1k``         wall time to generate 1000 points at the first entry
+    ``w2_floor``, ``energy_distance_floor``   what a perfect model scores on the same points
+                                        (see :mod:`tune_flow.evaluation.floor`); not rankable
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from tune_flow.evaluation.metrics import energy_distance, wasserstein2
+from tune_flow.evaluation.floor import metric_floor, sample_metrics
 from tune_flow.evaluation.sampling import sample
 
 # The evaluation source draw comes from this seed, never from the trial's: differences between
@@ -28,6 +30,7 @@ from tune_flow.evaluation.sampling import sample
 EVALUATION_SEED = 4321
 SAMPLE_METRICS = ("w2", "energy_distance")
 STEPS_METRIC = re.compile(r"^(w2|energy_distance)_(\d+)steps$")
+FLOOR_METRICS = tuple(f"{name}_floor" for name in SAMPLE_METRICS)
 COST_METRICS = ("sampling_seconds_per_1k", "num_parameters")
 
 
@@ -45,6 +48,7 @@ def is_sample_metric(name: str) -> bool:
     return (
         name in SAMPLE_METRICS
         or name == "sampling_seconds_per_1k"
+        or name in FLOOR_METRICS
         or bool(STEPS_METRIC.match(name))
     )
 
@@ -59,6 +63,8 @@ class SampleEvaluator:
         eval_steps: ODE steps per evaluation; each entry is reported (see the module docstring).
         method: ``euler``, ``midpoint`` or ``rk4``.
         stats: ``NormalizationStats`` mapping generated points back to original units.
+        independent: (n, D) points of the data drawn independently of ``reference``, original
+            units: the floor of each metric is theirs against ``reference``; None: no floor.
     """
 
     def __init__(
@@ -68,12 +74,17 @@ class SampleEvaluator:
         eval_steps: Sequence[int],
         method: str,
         stats,  # type: ignore[no-untyped-def]  # NormalizationStats
+        independent: torch.Tensor | None = None,
     ) -> None:
         self.x_0 = x_0
-        self.reference = reference.detach().cpu().double().numpy()
+        self.reference = reference.detach().cpu().double()
         self.eval_steps = list(eval_steps)
         self.method = method
         self.stats = stats
+        self.floors: dict[str, float] = {}
+        if independent is not None:
+            floors = metric_floor(independent[: len(x_0)].double(), self.reference)
+            self.floors = {f"{name}_floor": value for name, value in floors.items()}
 
     @torch.no_grad()
     def __call__(self, model: nn.Module) -> dict[str, float]:
@@ -83,21 +94,14 @@ class SampleEvaluator:
             started = time.perf_counter()
             generated = sample(model, self.x_0, steps, self.method, self.stats)
             seconds = time.perf_counter() - started
-            if not torch.isfinite(generated).all():
-                values = {"w2": float("inf"), "energy_distance": float("inf")}
-            else:
-                points = generated.double().numpy()
-                values = {
-                    "w2": wasserstein2(points, self.reference),
-                    "energy_distance": energy_distance(points, self.reference),
-                }
+            values = sample_metrics(generated.double(), self.reference)
             for name, value in values.items():
                 out[f"{name}_{steps}steps"] = value
                 if i == 0:
                     out[name] = value
             if i == 0:
                 out["sampling_seconds_per_1k"] = seconds * 1000 / len(self.x_0)
-        return out
+        return {**out, **self.floors}
 
 
 def draw_source(

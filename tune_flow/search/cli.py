@@ -107,6 +107,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--top-k", type=int, default=5,
         help="trials in the final table; finished trials outside it lose their checkpoints",
     )  # fmt: skip
+    p.add_argument(
+        "--keep-grace-period", action="store_true",
+        help="keep ASHA's first rung where the space puts it even when it comes before some "
+        "trial's learning-rate warm-up ends (by default it moves past every warm-up)",
+    )  # fmt: skip
+    outputs.add_argument(
+        "--select-top", type=int,
+        help="final selection: score the candidate weights (best, latest, best by val_loss) of "
+        "this many top trials on many samples and hand on the best (0: off; default 5 or "
+        "--top-k when smaller: only the top-k trials keep their checkpoints)",
+    )  # fmt: skip
     outputs.add_argument(
         "--no-report", action="store_true", help="skip report.html and its figures"
     )
@@ -181,6 +192,15 @@ def apply_overrides(space: SearchSpace, args: argparse.Namespace) -> SearchSpace
         )
     if args.top_k < 1:
         raise UserInputError(f"--top-k is {args.top_k}, but must be >= 1")
+    if args.select_top is None:
+        from tune_flow.search.results import DEFAULT_SELECT_TOP
+
+        args.select_top = min(DEFAULT_SELECT_TOP, args.top_k)
+    if not 0 <= args.select_top <= args.top_k:
+        raise UserInputError(
+            f"--select-top is {args.select_top}, but must be between 0 (off) and --top-k "
+            f"({args.top_k}): only the top-k trials keep their checkpoints"
+        )
     if args.max_failures < 0:
         raise UserInputError(f"--max-failures is {args.max_failures}, but must be >= 0")
     if args.time_budget is not None and args.time_budget <= 0:
@@ -201,23 +221,24 @@ def apply_overrides(space: SearchSpace, args: argparse.Namespace) -> SearchSpace
     return space
 
 
-def print_rungs(space: SearchSpace) -> None:
-    """ASHA's rungs in their unit, and a warning when the first comes mid-warm-up."""
-    from tune_flow.search.rungs import describe_rungs, resolve_max_t, warmup_warning
+def print_rungs(space: SearchSpace, keep_grace_period: bool = False) -> None:
+    """ASHA's rungs in their unit, after moving the first one past every trial's warm-up (or a
+    warning when the user keeps it mid-warm-up)."""
+    from tune_flow.search.rungs import describe_rungs, resolve_max_t, settle_first_rung
 
     if not space.scheduler.has_rungs or space.num_train is None:
         return
+    line = settle_first_rung(space, space.num_train, keep_grace_period)
+    if line:
+        print(line)
     print(describe_rungs(space, resolve_max_t(space, space.num_train)))
-    warning = warmup_warning(space, space.num_train)
-    if warning:
-        print(warning)
 
 
 @exits_cleanly_on_user_error
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     space = apply_overrides(load_space(args.space), args)
-    print_rungs(space)
+    print_rungs(space, args.keep_grace_period)
     if args.dry_run:
         print("\n".join(space.describe()))
         print("dry run: the space is valid; nothing was started")

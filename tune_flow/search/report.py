@@ -200,13 +200,35 @@ def _read_json(path: Path) -> dict[str, Any] | None:
 def _best_eval_html(evaluation: dict[str, Any] | None) -> str:
     if not evaluation:
         return ""
+    floors = evaluation.get("floor") or {}
+    n = evaluation["eval_samples"]
+
+    def shown(name: str, label: str) -> str:
+        floor = floors.get(name)
+        tail = f" (n={n}; floor {format_value(floor)})" if floor is not None else f" (n={n})"
+        return f"{label} {format_value(evaluation[name])}{tail}"
+
+    solver = evaluation.get("solver") or {
+        "method": evaluation.get("eval_method"), "steps": evaluation.get("eval_steps")
+    }  # fmt: skip
+    how = ", ".join(f"{k} {v}" for k, v in solver.items())
+    selection = evaluation.get("selection")
+    chosen = ""
+    if selection:
+        first = selection["candidates"][0]
+        chosen = (
+            f" Chosen among {len(selection['candidates'])} candidate weights by "
+            f"{html.escape(selection['metric'])} on the validation split "
+            f"({first['n']} generated points x {selection['draws']} source draws): "
+            f"<code>{html.escape(str(first['weights']))}</code> weights."
+        )
     return (
-        "<h2>Best trial on the test split</h2><p>"
+        "<h2>Chosen model on the test split</h2><p>"
         f"Trial <code>{html.escape(str(evaluation['trial_id']))}</code> (epoch "
-        f"{html.escape(str(evaluation['epoch']))}): <b>W2 {format_value(evaluation['w2'])}</b>, "
-        f"energy distance {format_value(evaluation['energy_distance'])}, on "
-        f"{evaluation['eval_samples']} test points with {evaluation['eval_steps']} "
-        f"{html.escape(str(evaluation['eval_method']))} steps, in the data's original units.</p>"
+        f"{html.escape(str(evaluation['epoch']))}): <b>{shown('w2', 'W2')}</b>, "
+        f"{shown('energy_distance', 'energy distance')}, generated with {html.escape(how)}, "
+        "in the data's original units; the floor is what a perfect model scores at that n "
+        f"(an independent draw of the data against the same test points).{chosen}</p>"
     )
 
 
@@ -254,7 +276,7 @@ def _evaluated_samples(experiment: Path, trial_id: str) -> tuple[Any, Any, str] 
     computed from, when they belong to ``trial_id``; None otherwise (then sample again)."""
     import numpy as np
 
-    from tune_flow.search.results import BEST_SAMPLES_FILENAME, FINAL_EVAL_STEPS
+    from tune_flow.search.results import BEST_SAMPLES_FILENAME
 
     path = experiment / BEST_SAMPLES_FILENAME
     if not path.is_file():
@@ -263,7 +285,7 @@ def _evaluated_samples(experiment: Path, trial_id: str) -> tuple[Any, Any, str] 
         if str(saved["trial_id"]) != trial_id:
             return None
         generated, test = saved["generated"], saved["test"]
-    title = f"best model, {len(generated)} samples ({FINAL_EVAL_STEPS} Euler steps)"
+    title = f"chosen model, {len(generated)} samples"
     return generated, test, title
 
 
@@ -273,11 +295,11 @@ def _samples_figure(checkpoint: Path, path: Path, n: int) -> bool:
     from tune_flow.training.restore import load_run
 
     run = load_run(checkpoint, device="cpu")
-    if run.data.dim != 2:
+    if run.dim != 2:
         return False
     generated = generate(run, n).numpy()
-    test = run.data.stats.denormalize(run.data.x_1_test).numpy()
-    return _scatter(generated, test, f"best model, {n} samples (100 Euler steps)", path)
+    test = run.stats.denormalize(run.data.x_1_test).numpy()
+    return _scatter(generated, test, f"chosen model, {n} samples", path)
 
 
 def _scatter(generated: Any, test: Any, title: str, path: Path) -> bool:

@@ -21,10 +21,12 @@ BEST_EVAL_FILENAME = "best_eval.json"
 # plots them instead of sampling the winner again.
 BEST_SAMPLES_FILENAME = "best_samples.npz"
 SUMMARY_FILENAME = "search_summary.json"  # objectives and parameter importances, for the report
+SELECTION_FILENAME = "selection.json"  # every candidate's score in the final selection
+BEST_MODEL_FILENAME = "best_model.pt"  # the chosen weights, one self-contained model file
 SHOWN_SAMPLE_METRICS = ("w2", "energy_distance")
-# The final evaluation of the winner: all test rows, at most this many, with 100 Euler steps.
+# The final evaluation of the chosen model: all test rows, at most this many.
 FINAL_EVAL_MAX_POINTS = 10_000
-FINAL_EVAL_STEPS = 100
+DEFAULT_SELECT_TOP = 5  # trials whose candidate weights the final selection scores
 
 
 def best_metric_column(metric: str) -> str:
@@ -52,9 +54,13 @@ def stop_reason(result: Any, scheduler: str) -> str:
 
 
 def _existing(checkpoint: Any) -> str:
+    """The file of the weights a trial hands on in its latest checkpoint (``best_model.pt``, or
+    ``checkpoint.pt``'s EMA weights when it has none); "" when the pruner removed it."""
     if checkpoint is None or not Path(checkpoint.path).is_dir():
         return ""
-    return str(checkpoint.path)
+    from tune_flow.training.restore import weights_file
+
+    return str(weights_file(Path(checkpoint.path)))
 
 
 def pareto_front(points: list[list[float]], modes: list[str]) -> list[bool]:
@@ -87,7 +93,7 @@ def trial_rows(
     stop_reasons: dict[str, str] | None = None,
 ) -> list[dict[str, Any]]:
     """One row per trial: parameters, best/final metrics, epochs run, stop reason, status, the
-    latest checkpoint (which holds the best model, ``best_model.pt``); with several
+    weights it hands on (``checkpoint``: ``best_model.pt`` in its latest checkpoint); with several
     ``objectives`` (name, mode), each one's final value and whether the trial is on the Pareto
     front. ``stop_reasons``: trial id -> reason for trials whose results lack one (the time
     budget's cuts, :class:`tune_flow.search.search_end.SearchOutcome`)."""
@@ -116,13 +122,15 @@ def trial_rows(
         for name in SHOWN_SAMPLE_METRICS:
             if history is not None and name in history and len(history[name].dropna()):
                 row[f"final_{name}"] = float(history[name].dropna().iloc[-1])
+            floor = f"{name}_floor"  # a perfect model's score on the same points
+            if history is not None and floor in history and len(history[floor].dropna()):
+                row[floor] = float(history[floor].dropna().iloc[-1])
         for name, _ in objectives or []:
             row.setdefault(f"final_{name}", metrics.get(name, math.nan))
         row.update({name: params.get(name, "") for name in param_names})
         row["node_id"] = metrics.get("node_id", "")
-        # The trial's latest checkpoint: its state, and its best model so far (best_model.pt,
-        # which sampling uses). Empty where the checkpoint pruner removed it (finished outside
-        # the top k).
+        # The weights the trial hands on (the final selection may pick others of its latest
+        # checkpoint). Empty where the checkpoint pruner removed it (finished outside the top k).
         row["checkpoint"] = _existing(result.checkpoint)
         row["trial_dir"] = str(result.path)
         rows.append(row)
@@ -187,60 +195,141 @@ def format_top_k(
     )
 
 
-def write_best_eval(checkpoint: Path, row: dict[str, Any], path: Path) -> dict[str, Any]:
-    """Evaluate the winner's best model (``best_model.pt`` in its latest checkpoint) once on the
-    **test** split (untouched until now): all test rows or :data:`FINAL_EVAL_MAX_POINTS`,
-    :data:`FINAL_EVAL_STEPS` Euler steps, W2 and energy distance in original units. Written to
-    ``best_eval.json`` (the points to ``best_samples.npz``) and printed."""
+def selection_metric(metric: str) -> str:
+    """The sample metric the final selection scores by: the search's own when it is one (``w2``,
+    ``energy_distance`` or a per-steps variant of them), else ``w2``."""
+    from tune_flow.evaluation.in_trial import STEPS_METRIC
+
+    match = STEPS_METRIC.match(metric)
+    if match:
+        return match.group(1)
+    return metric if metric in SHOWN_SAMPLE_METRICS else "w2"
+
+
+def run_final_selection(rows: list[dict[str, Any]], metric: str, top: int, experiment: Path) -> Any:
+    """Score the candidate weights of the ``top`` first rows (those whose checkpoints exist) and
+    reorder ``rows`` in place: scored trials first, by their best candidate; each scored row
+    gets ``selected_<metric>`` (mean over the draws), ``selected_weights``, ``selected_epoch``
+    and ``checkpoint`` = the file of its best candidate (the weights it hands on). Writes
+    ``selection.json``; returns the :class:`~tune_flow.selection.Selection`, or None when no
+    trial has a checkpoint."""
+    from tune_flow.selection import select_final_model, trial_candidates
+
+    candidates = []
+    for row in rows:
+        if len({c.trial_id for c in candidates}) >= top:
+            break
+        if row["checkpoint"]:
+            candidates += trial_candidates(str(row["trial_id"]), Path(row["checkpoint"]).parent)
+    if not candidates:
+        return None
+    selection = select_final_model(candidates, selection_metric(metric))
+    best_of_trial: dict[str, Any] = {}
+    for score in selection.scores:  # best first
+        best_of_trial.setdefault(score.candidate.trial_id, score)
+    name = f"selected_{selection.metric}"
+    for row in rows:
+        score = best_of_trial.get(str(row["trial_id"]))
+        row[name] = score.mean if score else math.nan
+        row["selected_weights"] = score.candidate.weights if score else ""
+        row["selected_epoch"] = score.candidate.epoch if score else ""
+        if score:
+            row["checkpoint"] = str(score.candidate.path)
+    order = {trial: i for i, trial in enumerate(best_of_trial)}
+    rows.sort(key=lambda r: order.get(str(r["trial_id"]), len(order)))  # stable for the rest
+    (experiment / SELECTION_FILENAME).write_text(json.dumps(selection.to_dict(), indent=2) + "\n")
+    return selection
+
+
+def write_best_model(chosen: Any, path: Path) -> Path:
+    """The chosen weights as one self-contained model file (config, EMA weights, epoch,
+    normalisation, source pool): ``python -m tune_flow.sample --checkpoint`` takes it as is."""
+    from tune_flow.training.checkpoint import load_checkpoint, save_checkpoint
+    from tune_flow.training.restore import ema_weights
+
+    state = load_checkpoint(chosen.candidate.path)
+    keep = ("config", "epoch", "normalization_stats", "dim", "source_pool")
+    model_file = {key: state[key] for key in keep if key in state}
+    model_file["model"] = ema_weights(state)
+    model_file["selected"] = {
+        "trial_id": chosen.candidate.trial_id,
+        "weights": chosen.candidate.weights,
+        "from": str(chosen.candidate.path),
+    }
+    return save_checkpoint(model_file, path)
+
+
+def write_best_eval(
+    model_file: Path, row: dict[str, Any], path: Path, selection: Any = None
+) -> dict[str, Any]:
+    """Evaluate the chosen weights once on the **test** split (untouched until now): all test
+    rows, at most :data:`FINAL_EVAL_MAX_POINTS`, generated with the run's solver (dopri5 by
+    default); W2 and energy distance in original units, each with its n and floor (an
+    independent draw of the data against the same test points). Written to ``best_eval.json``
+    (the points to ``best_samples.npz``) and printed."""
     import numpy as np
 
-    from tune_flow.evaluation.judge import compare, generate
+    from tune_flow.data import independent_target_points
+    from tune_flow.evaluation.floor import metric_floor, sample_metrics, scored
+    from tune_flow.evaluation.judge import generate
     from tune_flow.training.restore import load_run
 
-    run = load_run(checkpoint)
+    run = load_run(model_file)
     n = min(len(run.data.x_1_test), FINAL_EVAL_MAX_POINTS)
-    generated = generate(run, n, FINAL_EVAL_STEPS)
-    test = run.data.stats.denormalize(run.data.x_1_test)[:n]
+    generated = generate(run, n)
+    test = run.stats.denormalize(run.data.x_1_test)[:n]
+    values = sample_metrics(generated, test)
+    floors = metric_floor(independent_target_points(run.config, run.data, n), test)
     evaluation = {
         "trial_id": row["trial_id"],
-        "checkpoint": str(checkpoint),
-        "epoch": run.epoch,  # of the best model, which is what is evaluated
+        "checkpoint": str(model_file),
+        "weights": row.get("selected_weights") or BEST_MODEL_FILENAME,
+        "epoch": run.epoch,
         "split": "test",
         "eval_samples": n,
-        "eval_steps": FINAL_EVAL_STEPS,
-        "eval_method": "euler",
-        **compare(generated, test),
+        "solver": run.config.solver.to_dict(),
+        **values,
+        "floor": floors,
         "samples_file": BEST_SAMPLES_FILENAME,
     }
+    if selection is not None:
+        evaluation["selection"] = selection.to_dict()
     np.savez_compressed(
         path.with_name(BEST_SAMPLES_FILENAME), generated=generated.cpu().numpy(),
         test=test.cpu().numpy(), trial_id=np.array(row["trial_id"]),
     )  # fmt: skip
     path.write_text(json.dumps(evaluation, indent=2) + "\n")
-    print(
-        f"best trial on the test split ({n} points, {FINAL_EVAL_STEPS} Euler steps): "
-        f"w2 {format_value(evaluation['w2'])}, energy_distance "
-        f"{format_value(evaluation['energy_distance'])} -> {path}"
-    )
+    metrics = ", ".join(str(m) for m in scored(values, n, floors))
+    print(f"chosen model on the test split ({run.config.solver.describe()}): {metrics} -> {path}")
     return evaluation
 
 
 def write_search_outputs(
     results: Any, space: Any, experiment: Path, top_k: int = 5, evaluate_best: bool = True,
-    stop_reasons: dict[str, str] | None = None,
+    stop_reasons: dict[str, str] | None = None, select_top: int = DEFAULT_SELECT_TOP,
 ) -> int:  # fmt: skip
-    """After ``Tuner.fit``: trials.csv, the top-k table, best_config.yaml and the paths a user
-    needs next (``stop_reasons``: see :func:`trial_rows`). Returns 1 when no trial reached a
-    finite metric, else 0."""
+    """After ``Tuner.fit``: the final selection (``select_top`` trials; 0: off), trials.csv,
+    the top-k table, best_config.yaml, best_model.pt, best_eval.json and the paths a user needs
+    next (``stop_reasons``: see :func:`trial_rows`). Returns 1 when no trial reached a finite
+    metric, else 0."""
     param_names = [p.name for p in space.parameters]
     rows = trial_rows(
         results, param_names, space.metric, space.mode, space.scheduler.type,
         objectives=space.objectives, stop_reasons=stop_reasons,
     )  # fmt: skip
+    finite = any(math.isfinite(row[best_metric_column(space.metric)]) for row in rows)
+    selection = None
+    # A multi-objective search has a front, not one winner: nothing to select.
+    if finite and select_top > 0 and len(space.objectives) <= 1:
+        selection = run_final_selection(rows, space.metric, select_top, experiment)
     write_trials_csv(rows, experiment / TRIALS_FILENAME)
+    if selection is not None:
+        print(selection.describe())
+        print(selection.table())
     print(f"\ntop {min(top_k, len(rows))} of {len(rows)} trial(s):")
     print(format_top_k(rows, space.metric, param_names, top_k))
-    if not any(math.isfinite(row[best_metric_column(space.metric)]) for row in rows):
+    _print_in_trial_floor(rows, space.base)
+    if not finite:
         print(
             f"no trial reached a finite {space.metric} (errors or divergence; see "
             f"{experiment / TRIALS_FILENAME} and the trial directories)",
@@ -251,9 +340,6 @@ def write_search_outputs(
     write_best_config(
         best.config.get("grid_point", best.config), space.base, experiment / BEST_CONFIG_FILENAME
     )
-    checkpoint = best.checkpoint
-    if checkpoint is not None and not Path(checkpoint.path).is_dir():
-        checkpoint = None
     from tune_flow.search.importance import parameter_importances
 
     importances = parameter_importances(
@@ -266,6 +352,7 @@ def write_search_outputs(
                 "mode": space.mode,
                 "objectives": [list(o) for o in space.objectives],
                 "importances": importances,
+                "selection": None if selection is None else selection.to_dict(),
             },
             indent=2,
         )
@@ -281,9 +368,43 @@ def write_search_outputs(
         counts[row["stop_reason"]] = counts.get(row["stop_reason"], 0) + 1
     print("stop reasons: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
     print(f"best config: {experiment / BEST_CONFIG_FILENAME}")
-    print(f"best checkpoint: {checkpoint.path if checkpoint else '(none)'}")
-    if checkpoint is not None and evaluate_best:
-        write_best_eval(Path(checkpoint.path), rows[0], experiment / BEST_EVAL_FILENAME)
+    model_file = None
+    if selection is not None:
+        chosen = selection.chosen
+        model_file = write_best_model(chosen, experiment / BEST_MODEL_FILENAME)
+        print(
+            f"best model: {model_file} (trial {chosen.candidate.trial_id}, "
+            f"{chosen.candidate.weights} weights of epoch {chosen.candidate.epoch}; "
+            f"{chosen.scored()} on the validation split)"
+        )
+    elif rows[0]["checkpoint"]:
+        model_file = Path(rows[0]["checkpoint"])
+        print(f"best checkpoint: {model_file}")
+    else:
+        print("best checkpoint: (none)")
+    if model_file is not None and evaluate_best:
+        write_best_eval(model_file, rows[0], experiment / BEST_EVAL_FILENAME, selection)
     print(f"all trials: {experiment / TRIALS_FILENAME}")
     print(f"TensorBoard: tensorboard --logdir {experiment}")
     return 0
+
+
+def _print_in_trial_floor(rows: list[dict[str, Any]], base: dict[str, Any]) -> None:
+    """Under the top-k table: what its in-trial sample metrics are measured on, and what a
+    perfect model would score there."""
+    floors = {
+        name: row[f"{name}_floor"]
+        for name in SHOWN_SAMPLE_METRICS
+        for row in rows[:1]
+        if isinstance(row.get(f"{name}_floor"), float) and math.isfinite(row[f"{name}_floor"])
+    }
+    if not floors:
+        return
+    from tune_flow.training.config import TrainingConfig
+
+    n = base.get("eval_samples", TrainingConfig.eval_samples)
+    print(
+        f"final_w2/final_energy_distance: the last in-trial evaluation, n={n} generated points "
+        "against the validation split; a perfect model scores "
+        + ", ".join(f"{name} {format_value(value)}" for name, value in floors.items())
+    )

@@ -95,7 +95,10 @@ def _search(
     del tuner
     cluster.shut_down_in_background()
 
-    if write_search_outputs(results, space, experiment, args.top_k, stop_reasons=stop_reasons):
+    if write_search_outputs(
+        results, space, experiment, args.top_k, stop_reasons=stop_reasons,
+        select_top=args.select_top,
+    ):  # fmt: skip
         return 1
     if pruner.pruned_checkpoints:
         print(pruner.summary())

@@ -82,9 +82,10 @@ def describe_rungs(space: SearchSpace, max_t: int) -> str:
     )
 
 
-def warmup_warning(space: SearchSpace, num_train: int) -> str | None:
-    """One line when ASHA's first rung comes before some trial's LR warm-up has ended, with the
-    grace period that would avoid it; None when every trial is past its warm-up by then."""
+def late_first_rung(space: SearchSpace, num_train: int) -> tuple[float, str] | None:
+    """When ASHA's first rung comes before some trial's LR warm-up has ended: the grace period
+    that judges every trial after its warm-up, and why, in words; None when every trial is past
+    its warm-up by then."""
     spec = space.scheduler
     if not spec.has_rungs:
         return None
@@ -105,11 +106,44 @@ def warmup_warning(space: SearchSpace, num_train: int) -> str | None:
     batches = ", ".join(str(b) for b, _, _ in late)
     needed = max(n for _, _, n in late)
     worst = max(late, key=lambda item: item[2])
-    return (
-        f"warning: ASHA's first rung ({spec.time_attr} {spec.grace_period:g}) comes before the "
+    reason = (
+        f"ASHA's first rung ({spec.time_attr} {spec.grace_period:g}) comes before the "
         f"learning-rate warm-up ends for batch_size {batches} ({worst[1]} warm-up steps, "
-        f"{steps_per_epoch(num_train, worst[0])} steps per epoch on {num_train} training rows); "
-        f"`scheduler: {{grace_period: {needed:g}}}` would judge every trial after its warm-up"
+        f"{steps_per_epoch(num_train, worst[0])} steps per epoch on {num_train} training rows)"
+    )
+    return needed, reason
+
+
+def warmup_warning(space: SearchSpace, num_train: int) -> str | None:
+    """One line when ASHA's first rung comes before some trial's LR warm-up has ended, with the
+    grace period that would avoid it; None when every trial is past its warm-up by then."""
+    late = late_first_rung(space, num_train)
+    if late is None:
+        return None
+    needed, reason = late
+    return (
+        f"warning: {reason}; `scheduler: {{grace_period: {needed:g}}}` would judge every trial "
+        "after its warm-up"
+    )
+
+
+def settle_first_rung(space: SearchSpace, num_train: int, keep: bool) -> str | None:
+    """Move ASHA's first rung past every trial's warm-up (a trial judged mid-warm-up is judged
+    on a learning rate it has not reached: issue 21 saw every trial of a slow-starting setting
+    cut at a rung before its warm-up ended, though that setting finished best). ``keep``: the
+    user insists on the space's grace period, which is then only warned about. Returns the line
+    to print, or None."""
+    late = late_first_rung(space, num_train)
+    if late is None:
+        return None
+    if keep:
+        return warmup_warning(space, num_train)
+    needed, reason = late
+    old = space.scheduler.grace_period
+    space.scheduler.grace_period = int(needed) if float(needed).is_integer() else needed
+    return (
+        f"ASHA's first rung moved from {space.scheduler.time_attr} {old:g} to {needed:g}: "
+        f"{reason}; pass --keep-grace-period to judge trials at {old:g} anyway"
     )
 
 

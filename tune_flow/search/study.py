@@ -36,9 +36,23 @@ INTERRUPT_ENV = "TUNE_FLOW_TEST_INTERRUPT_AFTER_CELLS"
 def metric_names(spec: StudySpec) -> list[str]:
     """Test metrics of every retrained run: w2, energy_distance at the first steps entry, and
     ``<metric>_<n>steps`` for every further entry."""
+    from tune_flow.evaluation.sampling import ADAPTIVE_METHODS
+
     names = ["w2", "energy_distance"]
-    names += [f"{m}_{n}steps" for n in spec.steps[1:] for m in ("w2", "energy_distance")]
-    return names
+    if spec.method not in ADAPTIVE_METHODS:  # an adaptive one evaluates once, to its tolerance
+        names += [f"{m}_{n}steps" for n in spec.steps[1:] for m in ("w2", "energy_distance")]
+    # What a perfect model scores on the same test points (see tune_flow.evaluation.floor).
+    return names + ["w2_floor", "energy_distance_floor"]
+
+
+def evaluation_solvers(evaluate: dict[str, Any]) -> list[Any]:
+    """The solvers of a study's ``evaluate`` section: one per entry of ``steps`` for a fixed-step
+    ``method``, one for an adaptive method (which integrates to its tolerance, not in steps)."""
+    from tune_flow.evaluation.sampling import ADAPTIVE_METHODS, Solver
+
+    if evaluate["method"] in ADAPTIVE_METHODS:
+        return [Solver(evaluate["method"])]
+    return [Solver(evaluate["method"], int(steps)) for steps in evaluate["steps"]]
 
 
 def retrain_seed(config: dict[str, Any], run: dict[str, Any], evaluate: dict[str, Any]) -> None:
@@ -74,14 +88,21 @@ def retrain_seed(config: dict[str, Any], run: dict[str, Any], evaluate: dict[str
     trainer.train()
     report.wait()  # the last epoch's result reaches Tune before the evaluation's
     n = min(int(evaluate["samples"]), len(trainer.data.x_1_test))
+    from tune_flow.data import independent_target_points
+    from tune_flow.evaluation.floor import metric_floor
+
     final: dict[str, Any] = {"epoch": trainer.epoch, "test_points": n}
-    for i, steps in enumerate(evaluate["steps"]):
-        values = evaluate_samples(trainer, n, steps, evaluate["method"])
+    test = trainer.stats.denormalize(trainer.data.x_1_test)[:n]
+    independent = independent_target_points(trainer.config, trainer.data, n)
+    for name, value in metric_floor(independent, test).items():
+        final[f"test_{name}_floor"] = value
+    for i, solver in enumerate(evaluation_solvers(evaluate)):
+        values = evaluate_samples(trainer, n, solver)
         for name in ("w2", "energy_distance"):
             if i == 0:
                 final[f"test_{name}"] = values[name]
-            if len(evaluate["steps"]) > 1:
-                final[f"test_{name}_{steps}steps"] = values[name]
+            if len(evaluate["steps"]) > 1 and not solver.adaptive:
+                final[f"test_{name}_{solver.steps}steps"] = values[name]
     tune.report(final)
 
 

@@ -22,8 +22,18 @@ SIGNIFICANCE_LEVEL = 0.05
 def _cell(summary: dict[str, Any]) -> str:
     if not summary["n"]:
         return "n/a"
-    mean = format_value(summary["mean"])
-    return mean if summary["n"] < 2 else f"{mean} ± {format_value(summary['std'])}"
+    if summary["n"] < 2:
+        return format_value(summary["mean"])
+    return mean_and_spread(summary["mean"], summary["std"])
+
+
+def mean_and_spread(mean: float, std: float) -> str:
+    """``0.1395 ± 0.0065``: the spread at 2 significant digits, the mean to the same decimal
+    place (a mean's digits past its spread's say nothing)."""
+    if not (math.isfinite(mean) and math.isfinite(std)) or std <= 0:
+        return f"{format_value(mean)} ± {format_value(std)}"
+    decimals = max(0, 1 - math.floor(math.log10(std)))
+    return f"{mean:.{decimals}f} ± {std:.{decimals}f}"
 
 
 def _grid(spec: StudySpec, summaries: list[dict[str, Any]], metric: str):  # type: ignore[no-untyped-def]
@@ -53,13 +63,20 @@ def write_tables(spec: StudySpec, summaries: list[dict[str, Any]], root: Path) -
         "",
         f"Mean ± std over {spec.seeds} training seed(s) of each cell's best config (tuned with "
         f"{spec.num_samples} trials, up to {spec.max_epochs} epochs), evaluated on the test "
-        f"split ({spec.samples} points at most, {', '.join(map(str, spec.steps))} {spec.method} "
-        "step(s)); lower is better; **bold**: best mean in its column.",
+        f"split ({spec.samples} points at most, {_solver_text(spec)}); lower is better; "
+        "**bold**: best mean in its column.",
     ]
     for metric in dict.fromkeys(s["metric"] for s in summaries):
         rows, columns, table, best = _grid(spec, summaries, metric)
         row_head = ", ".join(spec.rows)
-        lines += ["", f"## {metric}", "", f"| {row_head} | " + " | ".join(columns) + " |"]
+        heading = f"## {metric}"
+        if metric.endswith("_floor"):  # a property of the data and n, not a result to rank
+            best = dict.fromkeys(columns)
+            heading += (
+                " (what a perfect model scores on the same test points: an independent draw "
+                "of the data)"
+            )
+        lines += ["", heading, "", f"| {row_head} | " + " | ".join(columns) + " |"]
         lines.append("|---" * (len(columns) + 1) + "|")
         for row in rows:
             cells = [
@@ -106,6 +123,14 @@ def significance(spec: StudySpec, summaries: list[dict[str, Any]]) -> list[str]:
     return out
 
 
+def _solver_text(spec: StudySpec) -> str:
+    from tune_flow.evaluation.sampling import ADAPTIVE_METHODS, Solver
+
+    if spec.method in ADAPTIVE_METHODS:
+        return Solver(spec.method).describe()
+    return f"{', '.join(map(str, spec.steps))} {spec.method} step(s)"
+
+
 def samples_grid(spec: StudySpec, runs: list[dict[str, Any]], path: Path, n: int = 1000) -> bool:
     """One scatter per cell (rows x columns): the first seed's samples and the test data."""
     import matplotlib
@@ -128,7 +153,7 @@ def samples_grid(spec: StudySpec, runs: list[dict[str, Any]], path: Path, n: int
         if first is None:
             continue
         run = load_run(Path(first["checkpoint"]), device="cpu")
-        if run.data.dim != 2:
+        if run.dim != 2:
             plt.close(fig)
             return False
         test = run.data.stats.denormalize(run.data.x_1_test).numpy()

@@ -22,6 +22,7 @@ from tune_flow.evaluation.in_trial import is_sample_metric
 from tune_flow.search.background_report import BackgroundReports
 from tune_flow.training.checkpoint import (
     BEST_MODEL_FILENAME,
+    BEST_VAL_LOSS_MODEL_FILENAME,
     CHECKPOINT_FILENAME,
     load_checkpoint,
     save_checkpoint,
@@ -126,6 +127,10 @@ class _EpochReporter:
         # {"config", "model" (EMA state_dict, CPU), "epoch", "metric", "value"}; None until the
         # search metric first has a finite value.
         self.best: dict[str, Any] | None = None
+        # The EMA weights at the best val_loss, when the search ranks by another metric: a third
+        # candidate for the final selection (tune_flow.selection), which judges weights by many
+        # samples rather than by the noisy in-trial score that chose self.best.
+        self.best_val_loss: dict[str, Any] | None = None
         self._best_written = True  # the latest checkpoint holds self.best
         self._last_checkpoint = time.monotonic()
 
@@ -158,8 +163,18 @@ class _EpochReporter:
                 "epoch": epoch,
                 "metric": self.objective.metric,
                 "value": float(reported[self.objective.metric]),
+                **trainer.sampling_state(),  # a model file is enough to sample from
             }
             self._best_written = False
+        if self.keep_best and self.objective.metric != "val_loss" and metrics["improved"]:
+            self.best_val_loss = {
+                "config": trainer.config.to_dict(),
+                "model": trainer.ema_model_state(),
+                "epoch": epoch,
+                "metric": "val_loss",
+                "value": float(reported["val_loss"]),
+                **trainer.sampling_state(),
+            }
         wants_checkpoint = (
             epoch % trainer.config.checkpoint_every == 0
             or bool(metrics["stop_reason"])
@@ -180,6 +195,10 @@ class _EpochReporter:
                 save_checkpoint(trainer.state_dict(), Path(directory) / CHECKPOINT_FILENAME)
                 if self.best is not None:
                     save_checkpoint(self.best, Path(directory) / BEST_MODEL_FILENAME)
+                if self.best_val_loss is not None:
+                    save_checkpoint(
+                        self.best_val_loss, Path(directory) / BEST_VAL_LOSS_MODEL_FILENAME
+                    )
                 self.report(reported, Path(directory))
             self._best_written, self._last_checkpoint = True, time.monotonic()
         if epoch == self.crash_at_epoch:
@@ -210,6 +229,8 @@ def run_trial(
         trainer = FlowTrainer.from_checkpoint(state, callback, **overrides)
         if (checkpoint_dir / BEST_MODEL_FILENAME).exists():  # the best model so far goes on
             callback.best = load_checkpoint(checkpoint_dir / BEST_MODEL_FILENAME)
+        if (checkpoint_dir / BEST_VAL_LOSS_MODEL_FILENAME).exists():
+            callback.best_val_loss = load_checkpoint(checkpoint_dir / BEST_VAL_LOSS_MODEL_FILENAME)
     else:
         config = trial_config(params, base)
         if overrides:

@@ -11,7 +11,9 @@ import torch
 from tune_flow.errors import UserInputError
 
 CHECKPOINT_FILENAME = "checkpoint.pt"
-BEST_MODEL_FILENAME = "best_model.pt"
+BEST_MODEL_FILENAME = "best_model.pt"  # EMA weights at the best value of the search metric
+# EMA weights at the best val_loss, kept beside best_model.pt when a search ranks by another metric
+BEST_VAL_LOSS_MODEL_FILENAME = "best_val_loss_model.pt"
 
 
 def save_checkpoint(state: dict[str, Any], path: str | Path) -> Path:
@@ -35,4 +37,8 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:
-        raise UserInputError(f"cannot read checkpoint {str(path)!r}: {error}") from None
+        raise UserInputError(
+            f"cannot read checkpoint {str(path)!r} ({type(error).__name__}: not a file torch "
+            "loads with weights_only); give a tune_flow model file (best_model.pt) or a "
+            "checkpoint directory"
+        ) from None

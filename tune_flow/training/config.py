@@ -20,7 +20,13 @@ from tune_flow.data import (
     validate_stats_file,
 )
 from tune_flow.errors import UserInputError, one_of, suggest
-from tune_flow.evaluation.sampling import METHODS as SAMPLING_METHODS
+from tune_flow.evaluation.sampling import (
+    FIXED_STEP_METHODS,
+    Solver,
+)
+from tune_flow.evaluation.sampling import (
+    METHODS as SAMPLING_METHODS,
+)
 from tune_flow.models import ACTIVATIONS, ARCHITECTURES
 from tune_flow.training.flows import FLOWS
 
@@ -77,8 +83,16 @@ class TrainingConfig:
     # validation split, in original units. The search can rank and cut trials by these.
     eval_samples: int = 500  # points generated per evaluation; 0: no sample metrics
     eval_steps: list[int] = field(default_factory=lambda: [100])  # ODE steps; each is reported
-    eval_method: str = "euler"  # euler, midpoint or rk4
+    eval_method: str = "euler"  # a fixed-step method: euler, midpoint or rk4
     eval_every: int = 20  # epochs between evaluations (also at rung epochs and the last epoch)
+
+    # Sampling a trained model (final selection, best_eval.json, python -m tune_flow.sample):
+    # an adaptive solver by default, as published 2-D results integrate; sample_steps is used by
+    # fixed-step methods only.
+    sample_method: str = "dopri5"
+    sample_atol: float = 1e-4
+    sample_rtol: float = 1e-4
+    sample_steps: int = 100
 
     # Run.
     device: str = "auto"
@@ -95,6 +109,11 @@ class TrainingConfig:
     grad_clip: float = field(default=1.0, repr=False)
     patience: int = field(default=20, repr=False)
     warmup_steps: int = field(default=1000, repr=False)
+
+    @property
+    def solver(self) -> Solver:
+        """The ODE solver that samples this run's trained model."""
+        return Solver(self.sample_method, self.sample_steps, self.sample_atol, self.sample_rtol)
 
     @property
     def run_name(self) -> str:
@@ -155,7 +174,13 @@ class TrainingConfig:
         _check_choice("aug", self.aug, AUGMENTATIONS)
         _check_choice("activation", self.activation, ACTIVATIONS)
         _check_choice("normalize", self.normalize, dict.fromkeys(NORMALIZATIONS))
-        _check_choice("eval_method", self.eval_method, dict.fromkeys(SAMPLING_METHODS))
+        # In-trial evaluation is fixed-step: an adaptive solver's cost depends on the model, and
+        # an untrained one can take thousands of steps.
+        _check_choice("eval_method", self.eval_method, dict.fromkeys(FIXED_STEP_METHODS))
+        _check_choice("sample_method", self.sample_method, dict.fromkeys(SAMPLING_METHODS))
+        _check("sample_steps", self.sample_steps, self.sample_steps >= 1, "sample_steps >= 1")
+        _check("sample_atol", self.sample_atol, self.sample_atol > 0, "sample_atol > 0")
+        _check("sample_rtol", self.sample_rtol, self.sample_rtol > 0, "sample_rtol > 0")
         _check("eval_samples", self.eval_samples, self.eval_samples >= 0, "eval_samples >= 0")
         _check("eval_every", self.eval_every, self.eval_every >= 0, "eval_every >= 0")
         _check(

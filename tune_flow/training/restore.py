@@ -8,11 +8,12 @@ evaluation at its end and of ``python -m tune_flow.sample``).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
 
-from tune_flow.data import FlowData, build_data
+from tune_flow.data import FlowData, NormalizationStats, build_data
 from tune_flow.errors import UserInputError
 from tune_flow.evaluation.in_trial import draw_source
 from tune_flow.models import build_model
@@ -25,65 +26,109 @@ from tune_flow.training.rng import seed_everything
 
 class RestoredRun:
     """A trained run, ready to sample. ``model`` (eval mode, on ``device``) holds the weights to
-    sample with; ``data`` is the run's data (the same splits and normalisation as in training);
-    ``epoch`` is the epoch those weights come from. ``ema`` averages nothing more (its shadow is
-    those weights), so code written for a :class:`~tune_flow.training.trainer.FlowTrainer`
-    (``evaluation.judge.generate``) samples a restored run unchanged."""
+    sample with; ``stats`` maps generated points back to original units; ``source_pool`` holds the
+    source points to draw x_0 from (None: standard normal); ``epoch`` is the epoch the weights
+    come from. All of it comes from the checkpoint, so sampling needs no data file. ``data`` (the
+    run's splits, for judging against the test split) is built on first use. ``ema`` averages
+    nothing more (its shadow is those weights), so code written for a
+    :class:`~tune_flow.training.trainer.FlowTrainer` (``evaluation.judge.generate``) samples a
+    restored run unchanged."""
 
     def __init__(
         self,
         config: TrainingConfig,
         model: nn.Module,
-        data: FlowData,
         device: torch.device,
         epoch: int,
+        stats: NormalizationStats,
+        dim: int,
+        source_pool: torch.Tensor | None,
     ) -> None:
-        self.config, self.model, self.data, self.device, self.epoch = (
-            config, model, data, device, epoch
-        )  # fmt: skip
+        self.config, self.model, self.device, self.epoch = config, model, device, epoch
+        self.stats, self.dim, self.source_pool = stats, dim, source_pool
         self.ema = EMAModel(model, config.ema_decay)
+        self._data: FlowData | None = None
+
+    @property
+    def data(self) -> FlowData:
+        """The run's data (the same splits and normalisation as in training), built on first use:
+        needs the data file of a file dataset."""
+        if self._data is None:
+            seed_everything(self.config.seed)  # as FlowTrainer does before it builds the data
+            self._data = build_data(self.config)
+        return self._data
 
     def draw_source(
         self, n: int, generator: torch.Generator, pool: torch.Tensor | None
     ) -> torch.Tensor:
         """``n`` source points x_0 (n, D), drawn as the trainer draws them."""
-        return draw_source(n, self.data.dim, self.device, generator, pool)
+        return draw_source(n, self.dim, self.device, generator, pool)
 
 
-def load_run(run_dir: Path, device: str = "auto") -> RestoredRun:
-    """The run in ``run_dir`` (a run or trial checkpoint directory) with the best EMA weights when
-    the directory has ``best_model.pt``, else the checkpoint's EMA weights."""
-    run_dir = Path(run_dir)
-    if not run_dir.is_dir():
-        raise UserInputError(f"--checkpoint {str(run_dir)!r} is not a directory")
-    if not (run_dir / CHECKPOINT_FILENAME).exists():
+def weights_file(path: Path) -> Path:
+    """The file :func:`load_run` takes the weights from: ``path`` itself when it is a file, else
+    the directory's ``best_model.pt`` when it has one, else its ``checkpoint.pt``."""
+    path = Path(path)
+    if path.is_file():
+        return path
+    if not path.is_dir():
+        raise UserInputError(f"--checkpoint {str(path)!r} does not exist")
+    best = path / BEST_MODEL_FILENAME
+    if best.exists():
+        return best
+    if not (path / CHECKPOINT_FILENAME).exists():
         raise UserInputError(
-            f"--checkpoint {str(run_dir)!r} holds no {CHECKPOINT_FILENAME}; give a run or trial checkpoint directory"
+            f"--checkpoint {str(path)!r} holds no {CHECKPOINT_FILENAME}; give a run or trial "
+            "checkpoint directory, or a model file (best_model.pt)"
         )
-    state = load_checkpoint(run_dir)
+    return path / CHECKPOINT_FILENAME
+
+
+def ema_weights(state: dict[str, Any]) -> dict[str, torch.Tensor]:
+    """The weights to sample with from a checkpoint or model file: a model file's ``model`` is
+    already the EMA weights; a trainer checkpoint's are in its ``ema`` shadow."""
+    if "ema" not in state:
+        return state["model"]
+    config = TrainingConfig.from_dict({**state["config"], "device": "cpu"})
+    model = build_model(config, _dim(state, config))
+    model.load_state_dict(state["model"])
+    ema = EMAModel(model, config.ema_decay)
+    ema.load_state_dict(state["ema"])
+    ema.copy_to(model)
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def load_run(path: Path, device: str = "auto") -> RestoredRun:
+    """The run of ``path``: a model file (``best_model.pt``, a search's chosen model) or a run or
+    trial checkpoint directory (see :func:`weights_file`), with its EMA weights."""
+    state = load_checkpoint(weights_file(path))
+    if not isinstance(state, dict) or not {"config", "model", "epoch"} <= set(state):
+        raise UserInputError(
+            f"--checkpoint {str(path)!r} is not a tune_flow checkpoint or model file (it needs "
+            "'config', 'model' and 'epoch')"
+        )
     config = TrainingConfig.from_dict({**state["config"], "device": device})
     target = resolve_device(config.device)
-    seed_everything(config.seed)  # as FlowTrainer does before it builds the data
-    data = build_data(config)
-    model = build_model(config, data.dim).to(target)
-    best = run_dir / BEST_MODEL_FILENAME
-    if best.exists():
-        best_state = load_checkpoint(best)  # {"model": the EMA weights at the best epoch, ...}
-        model.load_state_dict(best_state["model"])
-        epoch = int(best_state["epoch"])
-    else:
-        model.load_state_dict(state["model"])
-        ema = EMAModel(model, config.ema_decay)
-        ema.load_state_dict(state["ema"])
-        ema.copy_to(model)
-        epoch = int(state["epoch"])
+    if "normalization_stats" in state and "dim" in state:
+        stats = NormalizationStats.from_dict(state["normalization_stats"])
+        dim, pool = int(state["dim"]), state.get("source_pool")
+    else:  # written before checkpoints carried what sampling needs: from the data, as then
+        seed_everything(config.seed)
+        data = build_data(config)
+        stats, dim, pool = data.stats, data.dim, data.x_0_test
+    model = build_model(config, dim).to(target)
+    model.load_state_dict(ema_weights(state))
     model.eval()
-    return RestoredRun(config, model, data, target, epoch)
+    return RestoredRun(config, model, target, int(state["epoch"]), stats, dim, pool)
+
+
+def _dim(state: dict[str, Any], config: TrainingConfig) -> int:
+    if "dim" in state:
+        return int(state["dim"])
+    seed_everything(config.seed)
+    return build_data(config).dim
 
 
 def sampled_epoch(run_dir: Path) -> int:
-    """The epoch of the weights :func:`load_run` samples with: the best model's epoch when
-    ``run_dir`` has ``best_model.pt``, else the checkpoint's."""
-    run_dir = Path(run_dir)
-    best = run_dir / BEST_MODEL_FILENAME
-    return int(load_checkpoint(best if best.exists() else run_dir / CHECKPOINT_FILENAME)["epoch"])
+    """The epoch of the weights :func:`load_run` samples with."""
+    return int(load_checkpoint(weights_file(run_dir))["epoch"])

@@ -16,7 +16,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from tune_flow.data import AUGMENTATIONS, FlowData, build_data
+from tune_flow.data import AUGMENTATIONS, FlowData, build_data, independent_target_points
 from tune_flow.evaluation.in_trial import (
     SampleEvaluator,
     draw_source,
@@ -43,6 +43,8 @@ TIME_ATTRIBUTES = ("epoch", "step", "samples_seen")
 # and every epoch is judged on the same points: val-loss differences come from the models.
 VALIDATION_SEED = 1234
 VALIDATION_CHUNK = 8192  # rows per forward pass in validation: few large batches
+# A checkpoint carries at most this many source rows for sampling (see FlowTrainer.sampling_state).
+SOURCE_POOL_MAX_ROWS = 10_000
 
 
 class FlowTrainer:
@@ -128,8 +130,9 @@ class FlowTrainer:
         pool = None if self.data.x_0_val is None else self.data.x_0_val
         x_0 = fixed_source_draw(config.eval_samples, self.data.dim, self.device, pool)
         reference = self.data.stats.denormalize(self.data.x_1_val[: config.eval_samples])
+        independent = independent_target_points(config, self.data, len(x_0))
         return SampleEvaluator(
-            x_0, reference, config.eval_steps, config.eval_method, self.data.stats
+            x_0, reference, config.eval_steps, config.eval_method, self.data.stats, independent
         )
 
     def time_at(self, attribute: str, epoch: int) -> float:
@@ -317,8 +320,30 @@ class FlowTrainer:
             "train_seconds": self.train_seconds,
             "generator": self.generator.get_state(),
             "rng": get_rng_state(),
-            "normalization_stats": self.data.stats.to_dict(),
+            **self.sampling_state(),
         }
+
+    def sampling_state(self) -> dict[str, Any]:
+        """What sampling needs besides the config and the weights, so that a checkpoint is enough
+        to sample from once the data file is moved or deleted: the normalisation statistics, the
+        point shape, and the source pool (the normalised test split of a source dataset, at most
+        :data:`SOURCE_POOL_MAX_ROWS` rows; None for a standard-normal source)."""
+        pool = self.data.x_0_test
+        return {
+            "normalization_stats": self.data.stats.to_dict(),
+            "dim": self.data.dim,
+            "source_pool": None if pool is None else pool[:SOURCE_POOL_MAX_ROWS].clone(),
+        }
+
+    @property
+    def stats(self) -> Any:
+        """The ``NormalizationStats`` mapping generated points back to original units."""
+        return self.data.stats
+
+    @property
+    def source_pool(self) -> torch.Tensor | None:
+        """Source points sampling draws x_0 from (the test split's); None: standard normal."""
+        return self.data.x_0_test
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.model.load_state_dict(state["model"])

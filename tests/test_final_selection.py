@@ -1,0 +1,109 @@
+"""selection.final_selection: a trial's candidate weights scored on many paired samples, the best
+handed on."""
+
+import numpy as np
+import pytest
+import torch
+
+from tests.conftest import TINY_BASE
+from tune_flow.evaluation.judge import generate
+from tune_flow.selection import select_final_model, trial_candidates
+from tune_flow.training.checkpoint import (
+    BEST_MODEL_FILENAME,
+    BEST_VAL_LOSS_MODEL_FILENAME,
+    CHECKPOINT_FILENAME,
+    save_checkpoint,
+)
+from tune_flow.training.config import TrainingConfig
+from tune_flow.training.restore import load_run
+from tune_flow.training.trainer import FlowTrainer
+
+BASE = {**TINY_BASE, "eval_samples": 0, "num_threads": 1, "lr": 3e-3, "n_samples": 2000}
+
+
+def _model_file(trainer: FlowTrainer, metric: str = "w2") -> dict:
+    """What the search's trainable writes as best_model.pt."""
+    return {
+        "config": trainer.config.to_dict(),
+        "model": trainer.ema_model_state(),
+        "epoch": trainer.epoch,
+        "metric": metric,
+        "value": 0.0,
+        **trainer.sampling_state(),
+    }
+
+
+@pytest.fixture(scope="module")
+def trial_dir(tmp_path_factory):
+    """A trial checkpoint whose best_model.pt (by a noisy score) is from epoch 1, its
+    best_val_loss_model.pt from epoch 4 and its latest weights from epoch 12."""
+    directory = tmp_path_factory.mktemp("trial")
+    trainer = FlowTrainer(TrainingConfig.from_dict({**BASE, "max_epochs": 12}))
+    for epochs, write in ((1, BEST_MODEL_FILENAME), (4, BEST_VAL_LOSS_MODEL_FILENAME), (12, None)):
+        trainer.config.max_epochs = epochs  # (the LR schedule was fixed at 12 epochs)
+        trainer.stop_reason = None
+        trainer.train()
+        if write:
+            metric = "w2" if write == BEST_MODEL_FILENAME else "val_loss"
+            save_checkpoint(_model_file(trainer, metric), directory / write)
+    save_checkpoint(trainer.state_dict(), directory / CHECKPOINT_FILENAME)
+    return directory
+
+
+def test_a_trial_offers_its_best_latest_and_best_val_loss_weights(trial_dir):
+    candidates = trial_candidates("t1", trial_dir)
+    assert [(c.weights, c.epoch) for c in candidates] == [
+        ("latest", 12), ("best_val_loss", 4), ("best_w2", 1)
+    ]  # fmt: skip
+    assert {c.path.name for c in candidates} == {
+        CHECKPOINT_FILENAME, BEST_MODEL_FILENAME, BEST_VAL_LOSS_MODEL_FILENAME
+    }  # fmt: skip
+
+
+def test_weights_of_one_epoch_are_one_candidate(tmp_path):
+    trainer = FlowTrainer(TrainingConfig.from_dict({**BASE, "max_epochs": 2}))
+    trainer.train()
+    save_checkpoint(_model_file(trainer), tmp_path / BEST_MODEL_FILENAME)
+    save_checkpoint(trainer.state_dict(), tmp_path / CHECKPOINT_FILENAME)
+    assert [(c.weights, c.epoch) for c in trial_candidates("t", tmp_path)] == [("latest", 2)]
+
+
+def test_the_selection_hands_on_the_weights_that_sample_best(trial_dir):
+    candidates = trial_candidates("t1", trial_dir)
+    selection = select_final_model(candidates, "w2", draws=2)
+    # Twelve epochs beat one: the noisy in-trial score's pick (epoch 1) is not handed on.
+    assert selection.chosen.candidate.weights == "latest"
+    assert [s.mean for s in selection.scores] == sorted(s.mean for s in selection.scores)
+    first = selection.chosen
+    assert len(first.values) == 2 and first.n == 4 * 200  # 4x the 200-point validation split
+    assert 0 < first.floor < first.mean  # a perfect model's score at that n is below any model's
+    assert selection.reference_points == 200
+    text = selection.describe()
+    assert "by w2 on the validation split (800 generated x 2 paired source draws" in text
+    assert "dopri5" in text and "a perfect model scores" in text
+
+
+def test_the_draws_are_paired_the_same_weights_score_the_same(trial_dir):
+    latest = trial_candidates("t1", trial_dir)[:1]
+    twice = select_final_model(latest + latest, "energy_distance", draws=2)
+    assert twice.scores[0].values == twice.scores[1].values
+    assert twice.scores[0].values[0] != twice.scores[0].values[1]  # the draws differ
+
+
+def test_a_model_file_samples_without_its_data_file(tmp_path):
+    """Normalisation, shape and the source pool travel in the checkpoint."""
+    data = tmp_path / "moons.npy"
+    source = tmp_path / "blob.npy"
+    rng = np.random.default_rng(0)
+    np.save(data, (rng.normal(size=(600, 2)) * [3.0, 0.5] + 10).astype(np.float32))
+    np.save(source, rng.normal(size=(600, 2)).astype(np.float32) - 5)
+    config = {**BASE, "dataset": str(data), "source": str(source), "max_epochs": 2}
+    trainer = FlowTrainer(TrainingConfig.from_dict(config))
+    trainer.train()
+    save_checkpoint(_model_file(trainer), tmp_path / BEST_MODEL_FILENAME)
+    expected = generate(trainer, 64)
+    data.unlink()
+    source.unlink()
+    run = load_run(tmp_path / BEST_MODEL_FILENAME, "cpu")
+    assert run.dim == 2 and run.source_pool is not None
+    torch.testing.assert_close(generate(run, 64), expected, rtol=1e-5, atol=1e-5)

@@ -1,0 +1,236 @@
+"""Final selection: score each candidate's weights on many samples, hand on the best.
+
+Why: the in-trial score (500 generated points against the validation split, one source draw)
+has a bias and noise larger than the differences between good trials and between late epochs of
+one trial. Ranked by it, a moons search chose a trial whose W2 on 10k samples was 0.120 while
+others scored 0.106, and kept epoch 75 of a trial whose final weights were 0.120 against 0.165
+(issue 21). Here every candidate -- a trial's best weights by the search metric, its latest
+weights, its best by val_loss -- is scored on the whole validation split with ``samples``
+generated points (4x the split, at most 5000) from each of ``draws`` source draws. The draws are the same for every candidate
+(paired), so differences between candidates come from the weights, not from the draw; the mean
+over draws is the score, and its spread says how sure the choice is.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from tune_flow.data import FlowData, independent_target_points
+from tune_flow.evaluation.floor import ScoredMetric, sample_metrics
+from tune_flow.evaluation.sampling import sample_with
+from tune_flow.training.checkpoint import (
+    BEST_MODEL_FILENAME,
+    BEST_VAL_LOSS_MODEL_FILENAME,
+    CHECKPOINT_FILENAME,
+    load_checkpoint,
+)
+from tune_flow.training.restore import RestoredRun, load_run
+
+# Source draw k of the selection comes from SELECTION_SEED + k: never a trial's seed, nor the
+# in-trial evaluation's (4321), so the selection is not judged on the draw the search ranked by.
+SELECTION_SEED = 98_765
+DEFAULT_DRAWS = 3
+# Generated points per draw: 4x the validation split, at most this many. The score's noise comes
+# from both sets, and past a few times the reference's size the reference's own dominates.
+MAX_SAMPLES = 5_000
+SAMPLES_PER_REFERENCE_POINT = 4
+LATEST = "latest"
+BEST_VAL_LOSS = "best_val_loss"
+# The data fields that decide the validation split in original units (normalize too: the source
+# pool a trial draws from is in its own normalised units).
+_DATA_FIELDS = (
+    "dataset", "source", "n_samples", "val_size", "test_size", "train_size", "data_seed",
+    "normalize", "stats_path",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One set of weights of a trial: ``weights`` says which (``best_<metric>``, ``latest``,
+    ``best_val_loss``), ``path`` is the file holding them, ``epoch`` when they were taken."""
+
+    trial_id: str
+    weights: str
+    path: Path
+    epoch: int
+
+
+@dataclass
+class CandidateScore:
+    """A candidate's ``metric`` on each source draw (``values``), ``n`` generated points each."""
+
+    candidate: Candidate
+    metric: str
+    values: list[float]
+    n: int
+    floor: float
+
+    @property
+    def mean(self) -> float:
+        return statistics.fmean(self.values) if self.values else math.inf
+
+    @property
+    def std(self) -> float:
+        """Spread over the draws; NaN when some draw gave no finite score (a diverged model)."""
+        if not all(math.isfinite(v) for v in self.values):
+            return math.nan
+        return statistics.stdev(self.values) if len(self.values) > 1 else 0.0
+
+    def scored(self) -> ScoredMetric:
+        return ScoredMetric(self.metric, self.mean, self.n, self.floor)
+
+
+@dataclass
+class Selection:
+    """Every candidate's score, best first; ``chosen`` is the first."""
+
+    metric: str
+    draws: int
+    reference_points: int
+    solver: str
+    seconds: float
+    scores: list[CandidateScore] = field(default_factory=list)
+
+    @property
+    def chosen(self) -> CandidateScore:
+        return self.scores[0]
+
+    def describe(self) -> str:
+        """One line: what was scored, how, and what a perfect model would score."""
+        first = self.chosen
+        return (
+            f"final selection: {len(self.scores)} candidate weights of "
+            f"{len({s.candidate.trial_id for s in self.scores})} trial(s) by {self.metric} on the "
+            f"validation split ({first.n} generated x {self.draws} paired source draws against "
+            f"{self.reference_points} points; a perfect model scores {first.floor:.4g}), "
+            f"{self.solver}, {self.seconds:.1f} s"
+        )
+
+    def table(self) -> str:
+        """The candidates, best first: trial, which weights, epoch, mean +- std over the draws."""
+        lines = [["trial", "weights", "epoch", f"{self.metric} (mean +- std)", "x floor"]]
+        for score in self.scores:
+            lines.append(
+                [
+                    score.candidate.trial_id,
+                    score.candidate.weights,
+                    str(score.candidate.epoch),
+                    f"{score.mean:.4g} +- {score.std:.2g}",
+                    f"{score.scored().over_floor:.2f}",
+                ]
+            )
+        widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
+        return "\n".join(
+            "  " + "  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip()
+            for line in lines
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "metric": self.metric,
+            "split": "validation",
+            "draws": self.draws,
+            "reference_points": self.reference_points,
+            "solver": self.solver,
+            "seconds": round(self.seconds, 2),
+            "candidates": [
+                {
+                    "trial_id": s.candidate.trial_id,
+                    "weights": s.candidate.weights,
+                    "epoch": s.candidate.epoch,
+                    "path": str(s.candidate.path),
+                    "mean": s.mean,
+                    "std": s.std,
+                    "values": s.values,
+                    "n": s.n,
+                    "floor": s.floor,
+                }
+                for s in self.scores
+            ],
+        }
+
+
+def trial_candidates(trial_id: str, checkpoint_dir: Path) -> list[Candidate]:
+    """The candidate weights in a trial's latest checkpoint directory: ``best_model.pt`` (best
+    by the search metric), ``checkpoint.pt`` (the latest EMA weights), ``best_val_loss_model.pt``
+    (when the search ranks by another metric). Weights of one epoch are one candidate."""
+    found: dict[int, Candidate] = {}
+    for filename in (CHECKPOINT_FILENAME, BEST_MODEL_FILENAME, BEST_VAL_LOSS_MODEL_FILENAME):
+        path = Path(checkpoint_dir) / filename
+        if not path.is_file():
+            continue
+        state = load_checkpoint(path)
+        epoch = int(state["epoch"])
+        if filename == CHECKPOINT_FILENAME:
+            weights = LATEST
+        elif filename == BEST_VAL_LOSS_MODEL_FILENAME:
+            weights = BEST_VAL_LOSS
+        else:
+            weights = f"best_{state.get('metric', 'val_loss')}"
+        found.setdefault(epoch, Candidate(trial_id, weights, path, epoch))
+    return sorted(found.values(), key=lambda c: -c.epoch)
+
+
+def select_final_model(
+    candidates: list[Candidate],
+    metric: str = "w2",
+    draws: int = DEFAULT_DRAWS,
+    max_samples: int = MAX_SAMPLES,
+    device: str = "cpu",
+) -> Selection:
+    """Score every candidate (see the module docstring) and sort them best first (lowest mean
+    ``metric``, ``w2`` or ``energy_distance``). Samples with each run's own solver
+    (``config.solver``: dopri5 by default)."""
+    if not candidates:
+        raise ValueError("final selection needs at least one candidate")
+    started = time.monotonic()
+    data_cache: dict[tuple, tuple[FlowData, torch.Tensor, float]] = {}
+    scores, solver, reference_points = [], "", 0
+    for candidate in candidates:
+        run = load_run(candidate.path, device)
+        data, reference, samples, floor = _validation(run, metric, max_samples, data_cache)
+        solver, reference_points = run.config.solver.describe(), len(reference)
+        pool = None if data.x_0_val is None else data.x_0_val.to(run.device)
+        x_0 = torch.cat(
+            [
+                run.draw_source(
+                    samples, torch.Generator(run.device).manual_seed(SELECTION_SEED + k), pool
+                )
+                for k in range(draws)
+            ]
+        )
+        # One solve for all draws: a small network's cost is per call more than per point.
+        generated = sample_with(run.model, x_0, run.config.solver, run.stats).double()
+        values = [
+            sample_metrics(part, reference, (metric,))[metric] for part in generated.split(samples)
+        ]
+        scores.append(CandidateScore(candidate, metric, values, samples, floor))
+    # Lowest mean first; ties (and non-finite means) keep the candidates' order.
+    scores.sort(key=lambda s: s.mean if math.isfinite(s.mean) else math.inf)
+    return Selection(metric, draws, reference_points, solver, time.monotonic() - started, scores)
+
+
+def _validation(
+    run: RestoredRun, metric: str, max_samples: int, cache: dict[tuple, Any]
+) -> tuple[FlowData, torch.Tensor, int, float]:
+    """The run's data, its validation split in original units, the points to generate per draw
+    and the metric's floor there (an independent draw of as many points of the data against
+    it), built once per data configuration."""
+    key = tuple(str(getattr(run.config, name)) for name in _DATA_FIELDS)
+    if key not in cache:
+        data = run.data
+        reference = data.stats.denormalize(data.x_1_val).double()
+        samples = min(max_samples, SAMPLES_PER_REFERENCE_POINT * len(reference))
+        independent = independent_target_points(run.config, data, samples).double()
+        # A perfect model's score with as many points (fewer only when a data file's training
+        # split is smaller: the floor is then a little high).
+        floor = sample_metrics(independent, reference, (metric,))[metric]
+        cache[key] = (data, reference, samples, floor)
+    return cache[key]
