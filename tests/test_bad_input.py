@@ -102,6 +102,8 @@ def _cases(tmp_path):
         cases.append((name, ["--space", str(path)], fragment))
     good = tmp_path / "good.yaml"
     good.write_text(yaml.safe_dump(GOOD))
+    epochs = {**GOOD, "parameters": {**GOOD["parameters"], "max_epochs": {"values": [5, 10]}}}
+    (tmp_path / "epochs_searched.yaml").write_text(yaml.safe_dump(epochs))
     cases += [
         ("missing_file", ["--space", str(tmp_path / "none.yaml")], "does not exist"),
         ("directory", ["--space", str(tmp_path)], "is a directory"),
@@ -116,6 +118,14 @@ def _cases(tmp_path):
         ("set_key", ["--space", str(good), "--set", "widht=3"], "Unknown config key `widht`"),
         ("set_searched", ["--space", str(good), "--set", "lr=0.1"], "`lr` is searched"),
         ("top_k", ["--space", str(good), "--top-k", "0"], "--top-k is 0"),
+        ("select_top", ["--space", str(good), "--select-top", "9"], "--select-top is 9"),
+        ("sample_solver", ["--space", str(good), "--set", "sample_method=rk5"], "`sample_method`"),
+        ("sample_tol", ["--space", str(good), "--set", "sample_atol=0"], "`sample_atol` is 0"),
+        (
+            "max_epochs_searched",
+            ["--space", str(tmp_path / "epochs_searched.yaml"), "--max-epochs", "5"],
+            "`max_epochs` is searched by the space",
+        ),
         ("cli_metric", ["--space", str(good), "--metric", "w3"], "--metric: `metric.name` is 'w3'"),
         ("eval_steps", ["--space", str(good), "--set", "eval_steps=0"], "`eval_steps`"),
         (

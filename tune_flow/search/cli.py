@@ -150,6 +150,11 @@ def apply_overrides(space: SearchSpace, args: argparse.Namespace) -> SearchSpace
     if args.max_epochs is not None:
         if args.max_epochs <= 0:
             raise UserInputError(f"--max-epochs is {args.max_epochs}, but must be >= 1")
+        if any(p.name == "max_epochs" for p in space.parameters):
+            raise UserInputError(
+                f"--max-epochs {args.max_epochs}: `max_epochs` is searched by the space, so "
+                "each trial's own value would win; change its values in `parameters` instead"
+            )
         space.base["max_epochs"] = args.max_epochs
         if space.scheduler.time_attr == "epoch":
             space.scheduler.max_t = args.max_epochs
