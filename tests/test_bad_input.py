@@ -118,6 +118,16 @@ def _cases(tmp_path):
         ("set_key", ["--space", str(good), "--set", "widht=3"], "Unknown config key `widht`"),
         ("set_searched", ["--space", str(good), "--set", "lr=0.1"], "`lr` is searched"),
         ("top_k", ["--space", str(good), "--top-k", "0"], "--top-k is 0"),
+        (
+            "optuna_url",
+            ["--space", str(good), "--optuna-storage", "study.db"],
+            "is not a database URL",
+        ),
+        (
+            "optuna_dir",
+            ["--space", str(good), "--optuna-storage", "sqlite:////no/such/dir/s.db"],
+            "the folder '/no/such/dir' does not exist",
+        ),
         ("select_top", ["--space", str(good), "--select-top", "9"], "--select-top is 9"),
         ("sample_solver", ["--space", str(good), "--set", "sample_method=rk5"], "`sample_method`"),
         ("sample_tol", ["--space", str(good), "--set", "sample_atol=0"], "`sample_atol` is 0"),

@@ -2,12 +2,14 @@
 
 import csv
 import os
+import shlex
 import signal
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
+import torch
 from search_cli import search_command
 
 from tune_flow.search import cli as search
@@ -227,7 +229,7 @@ def test_stop_signal_exits_with_the_resume_command_and_stops_ray(
     )
     storage = tmp_path / "results"
     proc = subprocess.Popen(
-        _search_cmd(space, storage, "c"),
+        _search_cmd(space, storage, "c", "--set", "data_seed=3"),
         start_new_session=True,
         env=_env(),
         stdout=subprocess.PIPE,
@@ -267,3 +269,17 @@ def test_stop_signal_exits_with_the_resume_command_and_stops_ray(
             break
         time.sleep(0.5)
     assert not alive, f"processes of the search's session still running 20 s after exit: {alive}"
+    if signum != signal.SIGTERM:
+        return
+    # The command it printed, pasted as is, continues exactly the search that was started (its
+    # --set included, which the command does not repeat: the search's record holds it).
+    command = shlex.split(err.split("continue with: ")[-1].splitlines()[0])
+    assert "--space" not in command and "--set" not in command
+    resumed = subprocess.run(command, env=_env(), capture_output=True, text=True, timeout=400)
+    assert resumed.returncode == 0, resumed.stdout[-2000:] + resumed.stderr[-2000:]
+    rows = _rows(storage / "c" / "trials.csv")
+    assert len(rows) == 4
+    for row in rows:
+        latest = sorted(Path(row["trial_dir"]).glob("checkpoint_*"))[-1]
+        config = torch.load(latest / "checkpoint.pt", weights_only=True)["config"]
+        assert (config["data_seed"], config["n_samples"]) == (3, 20000)

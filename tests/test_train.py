@@ -129,3 +129,36 @@ def test_eval_samples_writes_w2_and_sample_cli_writes_samples(tmp_path, capsys):
         )
         == 2
     )
+
+
+def test_a_finished_run_is_extended_by_a_longer_max_epochs_and_nothing_else(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["--config", _config(tmp_path), "--out", str(out), "--quiet"]) == 0
+    capsys.readouterr()
+    before = (out / "checkpoint.pt").read_bytes()
+    # Another value of anything that changes the run's maths is refused, nothing written.
+    assert main(["--resume", "--out", str(out), "--set", "lr=0.1"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "`lr` is 0.1, but the run" in err
+    assert (out / "checkpoint.pt").read_bytes() == before
+    # A longer max_epochs goes on from the last epoch, and says so.
+    assert main(["--resume", "--out", str(out), "--set", "max_epochs=5", "--quiet"]) == 0
+    said = capsys.readouterr().out
+    assert "max_epochs 3 -> 5: training goes on from epoch 3" in said
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["epochs_run"] == 5 and summary["stop_reason"] == "max_epochs"
+    assert yaml.safe_load((out / "config.yaml").read_text())["max_epochs"] == 5
+
+
+def test_resume_finds_the_run_of_its_config_and_the_rerun_hint_is_pasteable(
+    tmp_path, capsys, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    config = _config(tmp_path)
+    assert main(["--config", config, "--quiet"]) == 0
+    assert main(["--config", config]) == 2
+    err = capsys.readouterr().err
+    assert f"{sys.executable} -m tune_flow.train --resume --out runs/" in err
+    # Without --out, --resume continues runs/<run_name> of the config it is given.
+    assert main(["--resume", "--config", config, "--set", "max_epochs=4", "--quiet"]) == 0
+    assert "resuming runs/" in capsys.readouterr().out

@@ -110,6 +110,72 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
+# Fields a resumed run may change: how long it trains (its cosine schedule is stretched to the new
+# length), and where and with how many threads it runs, which do not change its maths.
+EXTENDABLE_ON_RESUME = ("max_epochs",)
+FREE_ON_RESUME = ("device", "num_threads")
+
+
+def _resume_command(out: Path) -> str:
+    import shlex
+
+    return (
+        f"{shlex.quote(sys.executable)} -m tune_flow.train --resume --out {shlex.quote(str(out))}"
+    )
+
+
+def _resume(args: argparse.Namespace) -> tuple[Path, FlowTrainer, RunWriter]:
+    """The run to continue: ``--out``'s checkpoint, or that of ``runs/<run_name>`` of the given
+    config. A config that differs from the run's is refused, except a new ``max_epochs``."""
+    requested: dict[str, Any] = load_yaml_mapping(args.config, "config") if args.config else {}
+    requested.update(parse_overrides(args.set))
+    requested = absolute_paths(requested, Path.cwd())
+    if args.out:
+        out = Path(args.out)
+    elif args.config:
+        out = Path("runs") / TrainingConfig.from_dict(requested).run_name
+    else:
+        raise UserInputError("--resume needs --out DIR (or the --config the run was started with)")
+    state = load_checkpoint(out / CHECKPOINT_FILENAME)
+    stored = state["config"]
+    wanted = TrainingConfig.from_dict({**stored, **requested}).to_dict()
+    changed = {k: (stored[k], wanted[k]) for k in wanted if wanted[k] != stored.get(k)}
+    for key, (before, after) in changed.items():
+        if key not in EXTENDABLE_ON_RESUME + FREE_ON_RESUME:
+            raise UserInputError(
+                f"--resume: `{key}` is {after!r}, but the run in {str(out)!r} was trained with "
+                f"{before!r}; a resumed run continues the run that was started (only "
+                f"{', '.join(EXTENDABLE_ON_RESUME)} may change; use another --out for a new run)"
+            )
+    epoch = int(state["epoch"])
+    if "max_epochs" in changed and wanted["max_epochs"] <= epoch:
+        raise UserInputError(
+            f"--resume: max_epochs {wanted['max_epochs']} is not past the run's epoch {epoch}"
+        )
+    writer = RunWriter(out, verbose=not args.quiet)
+    overrides = {k: wanted[k] for k in changed}
+    trainer = FlowTrainer.from_checkpoint(state, writer, **overrides)
+    if "max_epochs" in changed:
+        before, after = changed["max_epochs"]
+        if trainer.stop_reason not in (None, "max_epochs"):
+            raise UserInputError(
+                f"--resume: the run in {str(out)!r} ended ({trainer.stop_reason}) at epoch "
+                f"{epoch}; a longer max_epochs does not continue it"
+            )
+        trainer.stop_reason = None
+        print(
+            f"--resume: max_epochs {before} -> {after}: training goes on from epoch {epoch}, "
+            "with the cosine schedule stretched to the new length"
+        )
+    elif trainer.stop_reason is not None:
+        print(
+            f"the run in {out} already ended ({trainer.stop_reason}) at epoch {epoch}; pass "
+            "--set max_epochs=N to train longer"
+        )
+    print(f"resuming {out} after epoch {trainer.epoch}")
+    return out, trainer, writer
+
+
 @exits_cleanly_on_user_error
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
@@ -118,17 +184,7 @@ def main(argv: list[str] | None = None) -> int:
         raise UserInputError(f"--eval-samples is {args.eval_samples}, but must be >= 0")
 
     if args.resume:
-        if not args.out:
-            raise UserInputError("--resume needs --out DIR (the run directory to continue)")
-        out = Path(args.out)
-        state = load_checkpoint(out / CHECKPOINT_FILENAME)
-        if args.config or args.set:
-            logger.info(
-                "--resume: using the config stored in the checkpoint; --config/--set ignored"
-            )
-        writer = RunWriter(out, verbose=not args.quiet)
-        trainer = FlowTrainer.from_checkpoint(state, writer)
-        print(f"resuming {out} after epoch {trainer.epoch}")
+        out, trainer, writer = _resume(args)
     else:
         if not args.config and not args.set:
             raise UserInputError(
@@ -138,8 +194,9 @@ def main(argv: list[str] | None = None) -> int:
         out = Path(args.out) if args.out else Path("runs") / config.run_name
         if (out / CHECKPOINT_FILENAME).exists() or (out / SUMMARY_FILENAME).exists():
             raise UserInputError(
-                f"run directory {str(out)!r} already holds a run; pass --resume to continue it "
-                "or choose another --out (nothing is overwritten)"
+                f"run directory {str(out)!r} already holds a run; continue it with: "
+                f"{_resume_command(out)} (add --set max_epochs=N to train longer), or choose "
+                "another --out (nothing is overwritten)"
             )
         out.mkdir(parents=True, exist_ok=True)
         writer = RunWriter(out, verbose=not args.quiet)
@@ -153,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt as stop:
         print(
             f"\ninterrupted; the last checkpoint is from epoch {writer.last_checkpoint_epoch}: "
-            f"continue with --resume --out {out}",
+            f"continue with: {_resume_command(out)}",
             file=sys.stderr,
         )
         return exit_code(stop)

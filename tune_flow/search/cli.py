@@ -26,7 +26,7 @@ SEARCHERS = {"optuna": "bayes", "random": "random", "grid": "grid"}
 USAGE_EXAMPLES = """examples:
   python -m tune_flow.search --space search_spaces/arch.yaml
   python -m tune_flow.search --space search_spaces/flow.yaml --num-samples 32 --gpus-per-trial 0.25
-  python -m tune_flow.search --space search_spaces/arch.yaml --name arch-1 --resume
+  python -m tune_flow.search --name arch-1 --resume      # as started: space and flags recorded
   python -m tune_flow.search --space search_spaces/arch.yaml --debug --set max_epochs=2
 """
 
@@ -34,14 +34,16 @@ USAGE_EXAMPLES = """examples:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m tune_flow.search",
-        usage="%(prog)s --space FILE [options]",
+        usage="%(prog)s --space FILE [options]  |  %(prog)s --name NAME --resume",
         description="Search the hyperparameters of a flow-matching model with Ray Tune: trials "
         "sampled by Optuna, stopped early by ASHA, ranked and reported at the end.",
         epilog=USAGE_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     search = p.add_argument_group("search")
-    search.add_argument("--space", required=True, help="search-space YAML (see search_spaces/)")
+    search.add_argument(
+        "--space", help="search-space YAML (see search_spaces/); --resume reads it from the record"
+    )
     search.add_argument("--num-samples", type=int, help="number of trials (overrides run_cap)")
     search.add_argument(
         "--max-epochs", type=int, help="epochs per trial (overrides base.max_epochs and max_t)"
@@ -107,7 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--top-k", type=int, default=5,
         help="trials in the final table; finished trials outside it lose their checkpoints",
     )  # fmt: skip
-    p.add_argument(
+    search.add_argument(
         "--keep-grace-period", action="store_true",
         help="keep ASHA's first rung where the space puts it even when it comes before some "
         "trial's learning-rate warm-up ends (by default it moves past every warm-up)",
@@ -210,6 +212,8 @@ def apply_overrides(space: SearchSpace, args: argparse.Namespace) -> SearchSpace
         raise UserInputError(f"--max-failures is {args.max_failures}, but must be >= 0")
     if args.time_budget is not None and args.time_budget <= 0:
         raise UserInputError(f"--time-budget is {args.time_budget}, but must be > 0 seconds")
+    if args.optuna_storage is not None:
+        check_optuna_storage(args.optuna_storage)
     overrides = parse_overrides(args.set)
     searched = {p.name for p in space.parameters}
     for key in overrides:
@@ -220,10 +224,79 @@ def apply_overrides(space: SearchSpace, args: argparse.Namespace) -> SearchSpace
     space.base.update(overrides)
     # Fail now, not inside every trial: the fixed values must make a valid config.
     base = TrainingConfig.from_dict({**space.first_point(), **space.base})
-    space.base = absolute_paths(space.base, Path.cwd())
+    # Relative data paths from where the search was started (the record's, on --resume).
+    space.base = absolute_paths(
+        space.base, Path(getattr(args, "working_directory", None) or Path.cwd())
+    )
     # The data too: a missing file, a wrong shape, NaN or too few rows is one line now.
     space.num_train = check_data(base)
     return space
+
+
+def check_optuna_storage(url: str) -> None:
+    """Refuse a storage that is no SQLAlchemy URL, or an SQLite file in a missing directory, now:
+    after Ray has started it would leave a directory that blocks the search's name."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        parsed = make_url(url)
+    except Exception:  # SQLAlchemy's ArgumentError; the message names no culprit
+        raise UserInputError(
+            f"--optuna-storage {url!r} is not a database URL; e.g. sqlite:///study.db "
+            "(a file next to you) or postgresql://user@host/db"
+        ) from None
+    if parsed.get_backend_name() == "sqlite" and parsed.database:
+        folder = Path(parsed.database).expanduser().resolve().parent
+        if not folder.is_dir():
+            raise UserInputError(
+                f"--optuna-storage {url!r}: the folder {str(folder)!r} does not exist"
+            )
+
+
+def load_search_space(args: argparse.Namespace) -> SearchSpace:
+    """The space of ``--space``, or on ``--resume`` the text recorded when the search started."""
+    if not args.space_text:
+        return load_space(args.space)
+    import yaml
+
+    from tune_flow.space._parse import parse_space
+
+    space, problems = parse_space(yaml.safe_load(args.space_text), args.space)
+    if problems:
+        raise UserInputError(f"recorded space {args.space}: {problems[0]}")
+    assert space is not None
+    return space
+
+
+def resume_arguments(
+    parser: argparse.ArgumentParser, argv: list[str] | None, args: argparse.Namespace
+) -> argparse.Namespace:
+    """The flags of a ``--resume``: those the search was started with (its record), refusing any
+    the user gives with another value."""
+    from tune_flow.search.search_record import (
+        RECORD_FILENAME,
+        continue_recorded,
+        explicitly_given,
+        read_record,
+    )
+
+    if not args.name:
+        raise UserInputError("--resume needs --name NAME: the search to continue")
+    where = experiment_location(args, args.name)
+    if where.is_local and not (where.outputs / "tuner.pkl").exists():
+        raise UserInputError(
+            f"--resume: {str(where.outputs)!r} holds no Tune state (the search never started a "
+            "trial); start it again without --resume"
+        )
+    record = read_record(where.outputs)
+    if record is not None:
+        return continue_recorded(args, explicitly_given(parser, argv), record)
+    if not args.space:
+        raise UserInputError(
+            f"--resume: {str(where.outputs)!r} has no {RECORD_FILENAME} (the search was started "
+            "before tune_flow recorded its searches): give --space and the flags it was started with"
+        )
+    return args
 
 
 def print_rungs(space: SearchSpace, keep_grace_period: bool = False) -> None:
@@ -241,8 +314,16 @@ def print_rungs(space: SearchSpace, keep_grace_period: bool = False) -> None:
 
 @exits_cleanly_on_user_error
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    space = apply_overrides(load_space(args.space), args)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    args.space_text = args.working_directory = None
+    if args.resume:
+        args = resume_arguments(parser, argv, args)
+    elif not args.space:
+        raise UserInputError(
+            "--space FILE is required (or --name NAME --resume to continue a search)"
+        )
+    space = apply_overrides(load_search_space(args), args)
     print_rungs(space, args.keep_grace_period)
     if args.dry_run:
         print("\n".join(space.describe()))

@@ -19,11 +19,9 @@ from tune_flow.stop_signals import EXIT_SIGINT, exit_code
 
 def run_search(space: SearchSpace, args: argparse.Namespace, where: ExperimentLocation) -> int:
     from tune_flow.search.cluster import ray_session
+    from tune_flow.search.search_record import resume_command
 
-    resume_hint = (
-        f"continue with: python -m tune_flow.search --space {args.space} --name {where.name} "
-        f"--storage-path {where.storage} --resume"
-    )
+    resume_hint = f"continue with: {resume_command(where.name, where.storage)}"
     try:
         with ray_session(
             args.address, not args.no_dashboard, args.dashboard_host, args.dashboard_port,
@@ -33,6 +31,20 @@ def run_search(space: SearchSpace, args: argparse.Namespace, where: ExperimentLo
     except KeyboardInterrupt as stop:  # Ctrl-C, or SIGTERM (see ray_session)
         print(f"\ninterrupted; {resume_hint}", file=sys.stderr)
         return exit_code(stop)
+    except BaseException:
+        if not args.resume:
+            _forget_unstarted(where)
+        raise
+
+
+def _forget_unstarted(where: ExperimentLocation) -> None:
+    """A search that failed before any trial started leaves nothing that blocks its name (the
+    next start would be refused as 'already exists', and --resume would find no Tune state)."""
+    import shutil
+
+    outputs = where.outputs
+    if outputs.is_dir() and not any(outputs.glob("*/params.json")):
+        shutil.rmtree(outputs, ignore_errors=True)
 
 
 def _search(
@@ -54,6 +66,10 @@ def _search(
     print_dashboard_hint(cluster.dashboard_url)
     name, experiment = where.name, where.outputs
     experiment.mkdir(parents=True, exist_ok=True)
+    if not args.resume:
+        from tune_flow.search.search_record import write_record
+
+        write_record(experiment, args)
     print(
         f"search {name!r}: {space.run_cap} trial(s), {space.method} + {space.scheduler.type}, "
         f"{fit} at a time ({space.resources['cpu']:g} CPU, {space.resources['gpu']:g} GPU each); "
