@@ -145,6 +145,10 @@ def main() -> None:
     parser.add_argument("--space", default="search_spaces/quality_2d.yaml")
     parser.add_argument("--points", type=int, default=10_000)
     parser.add_argument(
+        "--keep", type=Path, help="keep the searches (with every checkpoint) in this directory, "
+        "e.g. for benchmarks/in_trial_estimators.py",
+    )  # fmt: skip
+    parser.add_argument(
         "--smoke-test", action="store_true", help="1 search of flow.yaml, 4 trials, 6 epochs"
     )
     args = parser.parse_args()
@@ -157,9 +161,11 @@ def main() -> None:
         args.extra = ["--num-samples", "4", "--max-epochs", "6"]
     results = []
     with tempfile.TemporaryDirectory() as tmp:
+        where = args.keep or Path(tmp)
+        where.mkdir(parents=True, exist_ok=True)
         for dataset in datasets:
             for seed in seeds:
-                result = one_search(dataset, seed, args, Path(tmp))
+                result = one_search(dataset, seed, args, where)
                 results.append(result)
                 print(json.dumps(result), flush=True)
     print(f"\nW2 on {args.points} samples against {args.points} fresh points (exact POT, dopri5)")

@@ -228,6 +228,7 @@ def test_stop_signal_exits_with_the_resume_command_and_stops_ray(
         parameters={"width": {"values": [8, 16]}},
     )
     storage = tmp_path / "results"
+    sessions = set(Path("/tmp/ray").glob("session_2*"))
     proc = subprocess.Popen(
         _search_cmd(space, storage, "c", "--set", "data_seed=3"),
         start_new_session=True,
@@ -283,3 +284,6 @@ def test_stop_signal_exits_with_the_resume_command_and_stops_ray(
         latest = sorted(Path(row["trial_dir"]).glob("checkpoint_*"))[-1]
         config = torch.load(latest / "checkpoint.pt", weights_only=True)["config"]
         assert (config["data_seed"], config["n_samples"]) == (3, 20000)
+    # Neither run left its Ray session directory in /tmp/ray; Ray's log lines are in ray.log.
+    assert set(Path("/tmp/ray").glob("session_2*")) <= sessions
+    assert (storage / "c" / "ray.log").is_file()

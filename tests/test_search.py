@@ -2,6 +2,7 @@
 
 import csv
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -36,8 +37,16 @@ def test_search_end_to_end_asha_and_patience(ray_cluster, write_space, tmp_path,
     )
     storage = tmp_path / "results"
     assert search.main(["--space", space, "--storage-path", str(storage), "--name", "e2e"]) == 0
-    out = capsys.readouterr().out
+    captured = capsys.readouterr()
+    out = captured.out
     experiment = storage / "e2e"
+    # One voice: tune_flow's lines only (Ray's box and its TensorBoard command into /tmp/ray are
+    # not printed), and the counter counts the trials asked for.
+    for noise in ("Configuration for experiment", "View detailed results", "/tmp/ray/session"):
+        assert noise not in out + captured.err
+    counters = re.findall(r"^\[(\d+)/(\d+)\] ", out, flags=re.MULTILINE)
+    assert [int(done) for done, _ in counters] == list(range(1, 9))
+    assert {total for _, total in counters} == {"8"}
     rows = _rows(experiment)
     assert len(rows) == 8
     reasons = [r["stop_reason"] for r in rows]
@@ -62,7 +71,6 @@ def test_search_end_to_end_asha_and_patience(ray_cluster, write_space, tmp_path,
         assert "_hparams_/experiment" in scalars and "_hparams_/session_end_info" in scalars
 
     # The report: figures exist and are non-empty, the HTML references only files that exist.
-    import re
 
     page = (experiment / "report.html").read_text()
     sources = re.findall(r'src="([^"]+)"', page)

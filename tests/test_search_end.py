@@ -161,8 +161,9 @@ def test_sigusr1_ends_the_search_as_interrupted_and_resume_finishes_it(
     # Tune always catches SIGUSR1 (batch schedulers send it before a time limit), ends its loop
     # and marks the running trials TERMINATED: the search must still say it was interrupted.
     space = write_space(
-        "usr1", run_cap=2, base={"max_epochs": 250, "eval_samples": 0, "checkpoint_every": 5}
-    )
+        "usr1", run_cap=2, base={"max_epochs": 250, "eval_samples": 0, "checkpoint_every": 5},
+        parameters={"width": {"values": [8, 16]}}, method="grid",
+    )  # fmt: skip
     storage = tmp_path / "results"
     argv = ["--space", space, "--storage-path", str(storage), "--name", "usr1", "--no-report"]
     argv.append("--wandb")  # Ray's W&B callback waited 30 min for the interrupted trials' runs

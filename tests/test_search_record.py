@@ -111,3 +111,11 @@ def test_a_search_that_fails_before_any_trial_leaves_nothing_behind(
     assert "cannot be opened" in capsys.readouterr().err
     assert not (storage / "f").exists()  # the name is free: a new start is not refused
     experiment_location(search.build_parser().parse_args(argv), "f")
+
+
+def test_a_space_that_varies_nothing_runs_once_and_says_why(write_space, capsys):
+    space = write_space("flat", run_cap=8, parameters={"width": {"values": [8]}})
+    assert search.main(["--space", space, "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "the space varies nothing" in out and "1 trial instead of 8" in out
+    assert "run_cap 1" in out

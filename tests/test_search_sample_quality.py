@@ -3,6 +3,7 @@ the final test-split evaluation, Pareto fronts, and the warm-up warning."""
 
 import csv
 import json
+import re
 from pathlib import Path
 
 import optuna
@@ -200,5 +201,6 @@ def test_checkpoints_of_finished_trials_outside_the_top_k_are_pruned(
     kept = [r for r in rows if list(Path(r["trial_dir"]).glob("checkpoint_*"))]
     assert [r["trial_id"] for r in kept] == [r["trial_id"] for r in rows[:2]]  # the top 2
     assert all(r["checkpoint"] for r in rows[:2]) and not any(r["checkpoint"] for r in rows[2:])
-    assert "pruned 3 checkpoint(s)" in out or "pruned 6 checkpoint(s)" in out
+    # Three trials outside the top 2, each with one or two checkpoints (Tune keeps two).
+    assert re.search(r"pruned [3-6] checkpoint\(s\)", out), out
     assert (storage / "prune" / "best_config.yaml").is_file()

@@ -187,3 +187,35 @@ def test_unknown_parameters_of_a_foreign_sweep_file_are_one_line():
     assert "31 unknown parameter(s)" in unknown[0] and "`param_29`" in unknown[0]
     assert "`widht` (did you mean `width`?)" in unknown[0]
     assert unknown[0].count("Valid:") == 1
+
+
+def test_a_key_given_twice_is_refused_with_both_lines(tmp_path):
+    from tune_flow.yaml_io import load_yaml_mapping
+
+    path = tmp_path / "dup.yaml"
+    path.write_text("name: d\nparameters:\n  width: {values: [8]}\n  width: {values: [16]}\n")
+    with pytest.raises(UserInputError, match=r"key `width` is given twice \(lines 3 and 4\)"):
+        load_yaml_mapping(path)
+
+
+def test_missing_required_fields_are_one_line_and_set_counts_for_them(tmp_path, capsys):
+    from tune_flow.space._parse import main
+
+    path = tmp_path / "sweep.yaml"
+    path.write_text("name: s\nparameters:\n  width: {values: [8, 16]}\n")
+    assert main([str(path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "`arch`, `aug`, `dataset`, `flow`, `group` must be set" in err[0]
+    sets = [f"--set={k}" for k in ("arch=mlp", "flow=icfm", "dataset=moons", "aug=none", "group=g")]
+    assert main([str(path), *sets]) == 0
+    assert "arch='mlp'" in capsys.readouterr().out
+
+
+def test_a_study_spec_given_as_a_space_says_so(tmp_path, capsys):
+    from tune_flow.space._parse import main
+
+    path = tmp_path / "study.yaml"
+    path.write_text("name: s\nspace: arch.yaml\ncells: {flow: [icfm]}\n")
+    assert main([str(path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "this is a study spec" in err[0] and "tune_flow.study" in err[0]

@@ -47,6 +47,28 @@ def test_bad_spec_is_one_line_exit_2_and_starts_nothing(tmp_path, capsys, change
     assert not storage.exists()
 
 
+def test_dry_run_validates_and_starts_nothing(tmp_path, capsys):
+    storage = tmp_path / "results"
+    assert (
+        study_cli.main(["--spec", _spec(tmp_path), "--storage-path", str(storage), "--dry-run"])
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "study 'smoke': 4 cell(s)" in out and "nothing was started" in out
+    assert not storage.exists()
+
+
+def test_resume_with_another_spec_is_refused_naming_the_key(tmp_path, capsys):
+    storage = tmp_path / "results"
+    (storage / "smoke").mkdir(parents=True)
+    (storage / "smoke" / "study.yaml").write_text(SMOKE.read_text())
+    spec = _spec(tmp_path, seeds=5)
+    code = study_cli.main(["--spec", spec, "--storage-path", str(storage), "--resume"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1
+    assert "`seeds` is 5, was 2" in err[0] and "a resumed study continues" in err[0]
+
+
 @pytest.mark.ray
 def test_tiny_study_end_to_end_and_resume_redoes_no_finished_work(
     ray_cluster, tmp_path, capsys, monkeypatch

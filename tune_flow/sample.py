@@ -18,13 +18,14 @@ import numpy as np
 
 from tune_flow.errors import UserInputError, exits_cleanly_on_user_error
 from tune_flow.evaluation.sampling import METHODS, Solver, solver_problem
+from tune_flow.program_name import program_name
 from tune_flow.training.restore import load_run
 
 OUT_SUFFIXES = (".npy", ".csv")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m tune_flow.sample", description=__doc__)
+    p = argparse.ArgumentParser(prog=program_name("sample"), description=__doc__)
     p.add_argument(
         "--checkpoint", required=True,
         help="a model file (a search's best_model.pt), a run directory or a trial checkpoint directory",

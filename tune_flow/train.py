@@ -19,6 +19,7 @@ import yaml
 from tune_flow.data import STATS_FILENAME
 from tune_flow.data.files import absolute_paths
 from tune_flow.errors import UserInputError, exits_cleanly_on_user_error
+from tune_flow.program_name import program_name
 from tune_flow.stop_signals import exit_code, sigterm_raises_interrupt
 from tune_flow.training.checkpoint import (
     BEST_MODEL_FILENAME,
@@ -37,7 +38,7 @@ logger = logging.getLogger("tune_flow.train")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m tune_flow.train", description=__doc__)
+    parser = argparse.ArgumentParser(prog=program_name("train"), description=__doc__)
     parser.add_argument("--config", help="YAML file of TrainingConfig fields")
     parser.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a field")
     parser.add_argument("--out", help="run directory (default: runs/<run_name>)")

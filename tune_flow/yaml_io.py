@@ -10,6 +10,28 @@ import yaml
 from tune_flow.errors import UserInputError
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses a key given twice in one mapping: PyYAML keeps the last
+    one without a word (``width`` twice: the second wins), so a typo'd copy silently changes a
+    search."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:  # type: ignore[override]
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                raise DuplicateKeyError(key, seen[key], line)
+            seen[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
+class DuplicateKeyError(yaml.YAMLError):
+    def __init__(self, key: Any, first: int, second: int) -> None:
+        super().__init__(f"key {key!r} appears twice (lines {first} and {second})")
+        self.key, self.first, self.second = key, first, second
+
+
 def load_yaml_mapping(path: str | Path, what: str = "file") -> dict[str, Any]:
     """Load a YAML mapping with ``yaml.safe_load`` (``!!python/...`` tags are refused).
 
@@ -26,7 +48,12 @@ def load_yaml_mapping(path: str | Path, what: str = "file") -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as error:
         raise UserInputError(f"{what} {str(path)!r} cannot be read: {error}") from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader subclass)
+    except DuplicateKeyError as error:
+        raise UserInputError(
+            f"{what} {str(path)!r}: key `{error.key}` is given twice (lines {error.first} and "
+            f"{error.second}); keep one"
+        ) from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from tune_flow.data.files import absolute_paths
 from tune_flow.errors import UserInputError, exits_cleanly_on_user_error
+from tune_flow.program_name import program_name
 from tune_flow.search.experiment import experiment_location
 from tune_flow.space import METHODS, SCHEDULERS, SearchSpace, load_space
 from tune_flow.space.objectives import check_objectives_and_scheduler, parse_objectives
@@ -33,7 +34,7 @@ USAGE_EXAMPLES = """examples:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python -m tune_flow.search",
+        prog=program_name("search"),
         usage="%(prog)s --space FILE [options]  |  %(prog)s --name NAME --resume",
         description="Search the hyperparameters of a flow-matching model with Ray Tune: trials "
         "sampled by Optuna, stopped early by ASHA, ranked and reported at the end.",
@@ -222,6 +223,16 @@ def apply_overrides(space: SearchSpace, args: argparse.Namespace) -> SearchSpace
                 f"--set {key}=...: `{key}` is searched by the space; remove it from `parameters` to fix it"
             )
     space.base.update(overrides)
+    varies = [
+        p for p in space.parameters
+        if p.distribution.grid_values() is None or len({str(v) for v in p.distribution.grid_values()}) > 1
+    ]  # fmt: skip
+    if not varies and space.run_cap > 1:
+        print(
+            f"the space varies nothing (no parameter takes two values): 1 trial instead of "
+            f"{space.run_cap} identical ones; to compare seeds, search `seed: {{values: [0, 1, 2]}}`"
+        )
+        space.run_cap = 1
     # Fail now, not inside every trial: the fixed values must make a valid config.
     base = TrainingConfig.from_dict({**space.first_point(), **space.base})
     # Relative data paths from where the search was started (the record's, on --resume).
@@ -255,13 +266,14 @@ def check_optuna_storage(url: str) -> None:
 
 def load_search_space(args: argparse.Namespace) -> SearchSpace:
     """The space of ``--space``, or on ``--resume`` the text recorded when the search started."""
+    set_keys = frozenset(parse_overrides(args.set))
     if not args.space_text:
-        return load_space(args.space)
+        return load_space(args.space, set_keys)
     import yaml
 
     from tune_flow.space._parse import parse_space
 
-    space, problems = parse_space(yaml.safe_load(args.space_text), args.space)
+    space, problems = parse_space(yaml.safe_load(args.space_text), args.space, set_keys)
     if problems:
         raise UserInputError(f"recorded space {args.space}: {problems[0]}")
     assert space is not None

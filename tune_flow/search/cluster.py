@@ -10,6 +10,8 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 from tune_flow.errors import UserInputError
 from tune_flow.stop_signals import sigterm_raises_interrupt
@@ -33,6 +35,7 @@ class ClusterHandle:
     _shutdown_error: BaseException | None = field(
         default=None, init=False, repr=False, compare=False
     )
+    ray_log: Any = field(default=None, init=False, repr=False, compare=False)
 
     def shut_down_in_background(self) -> None:
         """Start shutting down the Ray instance this run started, in a thread, and return.
@@ -137,18 +140,108 @@ def ray_session(
     # its state often; that is intended (little computed is lost) and cheap for our small
     # checkpoints, so skip the warning.
     os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
+    # One voice on the console: Tune's new output engine prints its own experiment box, a results
+    # path and a TensorBoard command into /tmp/ray whatever the verbosity; the legacy reporter at
+    # verbose 0 prints nothing, and LiveTable says what matters. Ray's and Tune's log lines go to
+    # ray.log in the results directory (RayLog).
+    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+    ray_log = RayLog()
     sigterm_raises_interrupt()
     # A Ray instance this process already holds (tests, notebooks) is not ours to shut down.
     was_initialized = ray.is_initialized()
     cluster = None
+    session_dir = None
     try:
         cluster = start_ray(address, dashboard, dashboard_host, dashboard_port, num_cpus, verbose)
+        cluster.ray_log = ray_log
+        if cluster.started_here:
+            session_dir = ray._private.worker._global_node.get_session_dir_path()
         sigterm_raises_interrupt()  # ray.init installed its own fatal-signal handler
         yield cluster
     finally:
         started_here = cluster.started_here if cluster is not None else not was_initialized
         if not (cluster is not None and cluster.join_shutdown()) and started_here:
             ray.shutdown()
+        ray_log.close()
+        if session_dir is not None:
+            _remove_session(Path(session_dir), ray_log.path)
+
+
+class RayLog:
+    """Ray's and Tune's driver-side log lines (the token warning, Tune's warnings and errors),
+    away from the console: held in memory until :meth:`write_to` names the results directory,
+    then appended to ``ray.log`` there. :meth:`summary` is the one console line about them."""
+
+    FILENAME = "ray.log"
+
+    def __init__(self) -> None:
+        import logging.handlers
+
+        self.path: Path | None = None
+        self.count = 0
+        self._logger = logging.getLogger("ray")
+        # Ray configures its "ray" logger (a stderr handler) when it is imported; park them.
+        self._parked = list(self._logger.handlers)
+        for handler in self._parked:
+            self._logger.removeHandler(handler)
+        self._buffer = logging.handlers.BufferingHandler(capacity=100_000)
+        self._buffer.setFormatter(
+            logging.Formatter("%(asctime)s %(levelname)s %(filename)s:%(lineno)d -- %(message)s")
+        )
+        self._counter = _CountWarnings(self)
+        self._logger.addHandler(self._buffer)
+        self._logger.addHandler(self._counter)
+
+    def write_to(self, directory: Path) -> None:
+        """From now on, log to ``directory/ray.log`` (with what was held until now)."""
+        if self.path is not None:
+            return
+        self.path = Path(directory) / self.FILENAME
+        handler = logging.FileHandler(self.path)
+        handler.setFormatter(self._buffer.formatter)
+        for record in self._buffer.buffer:
+            handler.handle(record)
+        self._logger.removeHandler(self._buffer)
+        self._buffer = handler
+        self._logger.addHandler(handler)
+
+    def summary(self) -> str | None:
+        if not self.count or self.path is None:
+            return None
+        return f"Ray logged {self.count} warning(s)/error(s): see {self.path}"
+
+    def close(self) -> None:
+        """Hand Ray's logger its own handlers back (for a later ray_session in this process)."""
+        for handler in (self._buffer, self._counter):
+            self._logger.removeHandler(handler)
+            handler.close()
+        for handler in self._parked:
+            if handler not in self._logger.handlers:
+                self._logger.addHandler(handler)
+
+
+class _CountWarnings(logging.Handler):
+    def __init__(self, owner: RayLog) -> None:
+        super().__init__(level=logging.WARNING)
+        self.owner = owner
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.owner.count += 1
+
+
+def _remove_session(session_dir: Path, ray_log: Path | None) -> None:
+    """Remove the Ray session directory of a Ray this run started (in /tmp/ray: a developer
+    machine had piled up 852 of them, 1.1 GB). Its non-empty ``*.err`` logs, which say why a
+    worker or daemon died, are kept beside ray.log first."""
+    import shutil
+
+    if ray_log is not None:
+        kept = ray_log.parent / "ray_logs"
+        for err in (session_dir / "logs").glob("*.err"):
+            if err.is_file() and err.stat().st_size > 0:
+                kept.mkdir(exist_ok=True)
+                shutil.copyfile(err, kept / err.name)
+    shutil.rmtree(session_dir, ignore_errors=True)
 
 
 def start_ray(

@@ -28,8 +28,12 @@ class LiveTable(Callback):
         num_trials: int | None = None,
         interval_s: float = 15.0,
         mode: str = "min",
+        sample_points: int | None = None,
     ) -> None:
         self.metric = metric
+        # A sample metric is printed with its n and floor (what a perfect model scores there).
+        self.sample_points = sample_points
+        self._floor = math.nan
         self.mode = mode
         # Sample metrics (w2, ...) arrive on evaluation epochs only: remember the latest and best.
         self._latest: dict[str, float] = {}
@@ -51,6 +55,10 @@ class LiveTable(Callback):
         if self.metric not in result:
             return
         value = float(result[self.metric])
+        base = "w2" if self.metric.startswith("w2") else "energy_distance"
+        floor = result.get(f"{base}_floor")
+        if floor is not None and self.sample_points:
+            self._floor = float(floor)
         self._latest[trial.trial_id] = value
         best = self._best.get(trial.trial_id)
         if math.isfinite(value) and (
@@ -65,11 +73,17 @@ class LiveTable(Callback):
         best = self._best.get(trial.trial_id, math.nan)
         print(
             f"[{self._finished}/{self.num_trials or len(trials)}] {trial.trial_id} done: epoch {result.get('epoch', 0)}, "
-            f"best {self.metric} {format_value(best)}, {reason}  "
+            f"best {self.metric} {format_value(best)}{self._context()}, {reason}  "
             f"{self._params(trial)}",
             file=sys.stdout,
             flush=True,
         )
+
+    def _context(self) -> str:
+        """`` (n=500; floor 0.171)`` after a sample metric; "" after others."""
+        if not self.sample_points or math.isnan(self._floor):
+            return ""
+        return f" (n={self.sample_points}; floor {format_value(self._floor)})"
 
     def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         self._finished += 1

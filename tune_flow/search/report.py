@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from tune_flow.errors import UserInputError, exits_cleanly_on_user_error
+from tune_flow.program_name import program_name
 from tune_flow.search.numbers import format_sample_metric, format_value
 
 REPORT_FILENAME = "report.html"
@@ -321,7 +322,7 @@ def _scatter(generated: Any, test: Any, title: str, path: Path) -> bool:
 
 @exits_cleanly_on_user_error
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tune_flow.report", description=__doc__)
+    parser = argparse.ArgumentParser(prog=program_name("report"), description=__doc__)
     parser.add_argument("experiment", help="a search's directory (holding trials.csv)")
     parser.add_argument("--top-k", type=int, default=10)
     parser.add_argument(

@@ -385,8 +385,19 @@ def write_search_outputs(
     if model_file is not None and evaluate_best:
         write_best_eval(model_file, rows[0], experiment / BEST_EVAL_FILENAME, selection)
     print(f"all trials: {experiment / TRIALS_FILENAME}")
-    print(f"TensorBoard: tensorboard --logdir {experiment}")
+    print(f"TensorBoard: tensorboard --logdir {experiment}{viewer_missing('tensorboard')}")
     return 0
+
+
+def viewer_missing(program: str) -> str:
+    """ "" when ``program`` (tensorboard, optuna-dashboard) is installed, else how to get it: they
+    are an extra, not a dependency of the search."""
+    import shutil
+
+    here = Path(sys.executable).parent / program  # the running environment's, activated or not
+    if here.exists() or shutil.which(program):
+        return ""
+    return f" (not installed: {Path(sys.executable).parent / 'pip'} install -e '.[viz]')"
 
 
 def _print_in_trial_floor(rows: list[dict[str, Any]], base: dict[str, Any]) -> None:

@@ -66,6 +66,8 @@ def _search(
     print_dashboard_hint(cluster.dashboard_url)
     name, experiment = where.name, where.outputs
     experiment.mkdir(parents=True, exist_ok=True)
+    if cluster.ray_log is not None:
+        cluster.ray_log.write_to(experiment)
     if not args.resume:
         from tune_flow.search.search_record import write_record
 
@@ -120,10 +122,20 @@ def _search(
         print(pruner.summary())
     if not args.no_report:
         _write_report(experiment)
+    if args.optuna_storage:
+        from tune_flow.search.results import viewer_missing
+
+        print(
+            f"Optuna dashboard: optuna-dashboard {args.optuna_storage}"
+            f"{viewer_missing('optuna-dashboard')}"
+        )
     if args.wandb and not _wandb_online():
         print(
             f"W&B runs were logged offline: upload them with `wandb sync {experiment}/*/wandb/offline-run-*`"
         )
+    ray_lines = cluster.ray_log.summary() if cluster.ray_log is not None else None
+    if ray_lines:
+        print(ray_lines)
     if interrupted:
         print(f"interrupted before every trial ended; {resume_hint}", file=sys.stderr)
         return EXIT_SIGINT

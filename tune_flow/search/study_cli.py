@@ -14,13 +14,14 @@ import sys
 from pathlib import Path
 
 from tune_flow.errors import UserInputError, exits_cleanly_on_user_error
+from tune_flow.program_name import program_name
 from tune_flow.space.study_spec import load_study
 from tune_flow.stop_signals import exit_code
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python -m tune_flow.study",
+        prog=program_name("study"),
         usage="%(prog)s --spec FILE [options]",
         description="Run a study: one search per cell of a grid (architectures x flows x "
         "datasets x ...), the same budget for every cell, each winner retrained with several "
@@ -38,7 +39,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--num-cpus", type=int, help="CPUs of the local Ray instance (default: all)")
     p.add_argument("--dashboard", action="store_true", help="start the Ray dashboard")
     p.add_argument("--verbose", action="store_true", help="show the trials' own logs")
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="validate the spec and print its cells; start nothing",
+    )
     return p
+
+
+def check_same_study(spec_path: str, recorded: Path) -> None:
+    """On ``--resume``: refuse a spec whose contents differ from the one the study started with
+    (``<root>/study.yaml``), naming the first key that differs."""
+    import yaml
+
+    from tune_flow.yaml_io import load_yaml_mapping
+
+    given = load_yaml_mapping(spec_path, "study spec")
+    started = yaml.safe_load(recorded.read_text())
+    if given == started:
+        return
+    keys = sorted(set(given) | set(started), key=str)
+    differing = next(k for k in keys if given.get(k) != started.get(k))
+    raise UserInputError(
+        f"--resume: {spec_path} differs from the spec study {started.get('name')!r} was started "
+        f"with ({recorded}): `{differing}` is {given.get(differing)!r}, was "
+        f"{started.get(differing)!r}; a resumed study continues the study that was started "
+        "(give it another name to change it)"
+    )
 
 
 @exits_cleanly_on_user_error
@@ -46,6 +73,17 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     spec = load_study(args.spec)
     root = Path(args.storage_path) / spec.name
+    if args.dry_run:
+        cells = spec.cell_values()
+        print(
+            f"study {spec.name!r}: {len(cells)} cell(s) x ({spec.num_samples} trials, up to "
+            f"{spec.max_epochs} epochs, + {spec.seeds} seed run(s)); cells: "
+            + ", ".join(spec.cell_name(c) for c in cells)
+        )
+        print("dry run: the spec is valid; nothing was started")
+        return 0
+    if args.resume and (root / "study.yaml").is_file():
+        check_same_study(args.spec, root / "study.yaml")
     if root.exists() and any(root.iterdir()) and not args.resume:
         raise UserInputError(
             f"study directory {str(root)!r} already exists; pass --resume to continue it "
@@ -58,9 +96,12 @@ def main(argv: list[str] | None = None) -> int:
     if spec.path and not (root / "study.yaml").exists():
         shutil.copyfile(spec.path, root / "study.yaml")  # what this table came from
     root = root.resolve()
+    import shlex
+
     resume_hint = (
-        f"continue with: python -m tune_flow.study --spec {args.spec} "
-        f"--storage-path {args.storage_path} --resume"
+        f"continue with: {shlex.quote(sys.executable)} -m tune_flow.study --spec "
+        f"{shlex.quote(str(Path(args.spec).resolve()))} --storage-path "
+        f"{shlex.quote(str(Path(args.storage_path).resolve()))} --resume"
     )
     from tune_flow.search.cluster import check_resources, ray_session
 
@@ -69,6 +110,8 @@ def main(argv: list[str] | None = None) -> int:
             args.address, args.dashboard, "127.0.0.1", 8265, args.num_cpus, args.verbose
         ) as cluster:
             fit = check_resources(spec.space.resources["cpu"], spec.space.resources["gpu"], cluster)
+            if cluster.ray_log is not None:
+                cluster.ray_log.write_to(root)
             cells = spec.cell_values()
             print(
                 f"study {spec.name!r}: {len(cells)} cell(s) x ({spec.num_samples} trials + "

@@ -131,6 +131,15 @@ def build_trainable(space: SearchSpace, max_t: int | None = None) -> Any:
     )  # with_resources outermost: inside with_parameters it once lost the request (ray#30839)
 
 
+def _sample_points(space: SearchSpace) -> int | None:
+    """Points each in-trial evaluation generates, when the search ranks by a sample metric."""
+    from tune_flow.training.config import TrainingConfig
+
+    if not is_sample_metric(space.metric) or space.metric == "sampling_seconds_per_1k":
+        return None
+    return int(space.base.get("eval_samples", TrainingConfig.eval_samples))
+
+
 def build_tuner(
     space: SearchSpace,
     *,
@@ -170,8 +179,13 @@ def build_tuner(
     )
     callbacks = [
         LiveTable(
-            space.metric, [p.name for p in space.parameters], space.scheduler.type, mode=space.mode
-        ),
+            space.metric,
+            [p.name for p in space.parameters],
+            space.scheduler.type,
+            num_trials=num_samples * len(param_space.get("grid_point", {}).get("grid_search", [1])),
+            mode=space.mode,
+            sample_points=_sample_points(space),
+        ),  # fmt: skip
         # Replace Tune's default loggers: same files (TensorBoard's written in-thread; result.json
         # and progress.csv never overwritten by an older copy when a trial restarts).
         DirectTBXLoggerCallback(),

@@ -6,7 +6,7 @@ one trial. Ranked by it, a moons search chose a trial whose W2 on 10k samples wa
 others scored 0.106, and kept epoch 75 of a trial whose final weights were 0.120 against 0.165
 (issue 21). Here every candidate -- a trial's best weights by the search metric, its latest
 weights, its best by val_loss -- is scored on the whole validation split with ``samples``
-generated points (4x the split, at most 5000) from each of ``draws`` source draws. The draws are the same for every candidate
+generated points (2x the split, at most 5000) from each of ``draws`` source draws. The draws are the same for every candidate
 (paired), so differences between candidates come from the weights, not from the draw; the mean
 over draws is the score, and its spread says how sure the choice is.
 """
@@ -37,10 +37,10 @@ from tune_flow.training.restore import RestoredRun, load_run
 # in-trial evaluation's (4321), so the selection is not judged on the draw the search ranked by.
 SELECTION_SEED = 98_765
 DEFAULT_DRAWS = 3
-# Generated points per draw: 4x the validation split, at most this many. The score's noise comes
+# Generated points per draw: 2x the validation split, at most this many. The score's noise comes
 # from both sets, and past a few times the reference's size the reference's own dominates.
 MAX_SAMPLES = 5_000
-SAMPLES_PER_REFERENCE_POINT = 4
+SAMPLES_PER_REFERENCE_POINT = 2
 LATEST = "latest"
 BEST_VAL_LOSS = "best_val_loss"
 # The data fields that decide the validation split in original units (normalize too: the source

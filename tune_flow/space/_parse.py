@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from tune_flow.errors import UserInputError, exits_cleanly_on_user_error, one_of, suggest
+from tune_flow.program_name import program_name
 from tune_flow.space.objectives import check_objectives_and_scheduler, parse_objectives
 from tune_flow.space.parameters import (
     PLACEHOLDER_AXES,
@@ -62,10 +63,16 @@ RESOURCE_KEYS = ("cpu", "gpu")
 
 
 def parse_space(
-    raw: dict[str, Any], path: str | None = None
+    raw: dict[str, Any], path: str | None = None, set_keys: frozenset[str] = frozenset()
 ) -> tuple[SearchSpace | None, list[str]]:
-    """Parse a loaded YAML mapping; return (space or None, problems)."""
+    """Parse a loaded YAML mapping; return (space or None, problems). ``set_keys``: fields the
+    command line fixes (``--set``), which count as set for the required fields."""
     problems = Problems()
+    if "cells" in raw and "space" in raw:
+        where = f" {path}" if path else ""
+        return None, [
+            f"this is a study spec, not a search space: use python -m tune_flow.study --spec{where}"
+        ]
     notes: list[str] = []
     for key in raw:
         if key in WANDB_ONLY_KEYS:
@@ -108,9 +115,12 @@ def parse_space(
         check_parameter_values(parameters, base, problems)
     required = {"arch", "flow", "dataset", "aug", "group"}
     searched = {p.name for p in parameters}
-    for key in sorted(required - set(base) - searched):
+    missing = sorted(required - set(base) - searched - set(set_keys))
+    if missing:  # one line for all of them
+        names = ", ".join(f"`{key}`" for key in missing)
         problems.add(
-            f"`{key}` must be set in `base` or searched in `parameters` (TrainingConfig requires it)"
+            f"{names} must be set in `base`, searched in `parameters` or given with --set "
+            "(TrainingConfig requires them)"
         )
 
     if method == "grid":
@@ -138,10 +148,11 @@ def parse_space(
     return space, []
 
 
-def load_space(path: str | Path) -> SearchSpace:
-    """Read and validate a space file; raise :class:`UserInputError` with its first problem."""
+def load_space(path: str | Path, set_keys: frozenset[str] = frozenset()) -> SearchSpace:
+    """Read and validate a space file; raise :class:`UserInputError` with its first problem.
+    ``set_keys``: fields the command line fixes with ``--set``."""
     raw = load_yaml_mapping(path, "space file")
-    space, problems = parse_space(raw, str(path))
+    space, problems = parse_space(raw, str(path), set_keys)
     if problems:
         more = (
             f" (and {len(problems) - 1} more problem(s); see python -m tune_flow.space {path})"
@@ -310,15 +321,28 @@ def _parse_resources(raw: Any, problems: Problems) -> dict[str, float]:
 
 @exits_cleanly_on_user_error
 def main(argv: list[str] | None = None) -> int:
+    from tune_flow.errors import UserInputError
+    from tune_flow.yaml_io import parse_overrides
+
     parser = argparse.ArgumentParser(
-        prog="python -m tune_flow.space",
+        prog=program_name("space"),
         description="Print a parsed search space and every problem.",
     )
     parser.add_argument("file")
+    parser.add_argument(
+        "--set", action="append", metavar="KEY=VALUE",
+        help="a config value fixed for every trial, as the search's --set",
+    )  # fmt: skip
     args = parser.parse_args(argv)
-    raw = load_yaml_mapping(args.file, "space file")
-    space, problems = parse_space(raw, args.file)
+    try:
+        raw = load_yaml_mapping(args.file, "space file")
+        overrides = parse_overrides(args.set)
+    except UserInputError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    space, problems = parse_space(raw, args.file, frozenset(overrides))
     if space is not None:
+        space.base.update(overrides)
         print("\n".join(space.describe()))
         if space.method == "grid":
             print(f"grid: {len(space.grid_points())} point(s)")

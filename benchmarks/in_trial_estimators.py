@@ -1,0 +1,157 @@
+"""Which estimate picks the best model among close ones? Regret at the top end.
+
+    python benchmarks/in_trial_estimators.py EXPERIMENT_DIR DATASET [--points 10000] [--repeats 5]
+
+EXPERIMENT_DIR is a finished search that kept every trial's checkpoints (``--top-k 100000``, as
+``benchmarks/selection_regret.py --keep DIR`` leaves them), DATASET the built-in dataset its data
+file was drawn from. Every candidate weight of every trial is scored once by the truth: exact W2
+(POT) of ``--points`` dopri5 samples against as many fresh points of the true distribution. Then
+each estimator below picks its best candidate, ``--repeats`` times with other source draws, and
+its regret is W2(picked) / W2(best candidate) - 1. What an estimator sees is what a trial sees:
+the validation split (in original units) and Euler with 100 steps.
+
+    w2_500           W2, 500 generated vs the first 500 validation points (the shipped default)
+    w2_val           W2, as many generated points as the validation split has, against all of it
+    w2_500_x3        the mean of w2_500 over 3 paired source draws
+    sinkhorn_val     debiased Sinkhorn divergence (geomloss, p=2, blur 0.01), n as w2_val
+    energy_u_val     unbiased energy distance (U-statistic within each set), n as w2_val
+
+and, for the final selection (dopri5, as the search's selection samples):
+
+    sel_w2_val       W2 of 2x the validation split's size against it (the shipped selection)
+    sel_energy_val   unbiased energy distance, same points
+    sel_w2_train     W2 of as many points as the training split has (at most 10k) against it
+    sel_energy_train unbiased energy distance, same points
+
+Prints per estimator the median and worst regret over the repeats, and seconds per evaluation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+
+def _energy_unbiased(x, y) -> float:  # type: ignore[no-untyped-def]
+    """2E|X-Y| - E|X-X'| - E|Y-Y'| with the within-set means over distinct pairs only."""
+    import torch
+
+    def within(a):  # type: ignore[no-untyped-def]
+        n = len(a)
+        return torch.cdist(a, a).sum() / (n * (n - 1))
+
+    return float(2 * torch.cdist(x, y).mean() - within(x) - within(y))
+
+
+def _sinkhorn(x, y) -> float:  # type: ignore[no-untyped-def]
+    from geomloss import SamplesLoss
+
+    return float(SamplesLoss("sinkhorn", p=2, blur=0.01, debias=True)(x, y))
+
+
+def estimates(path: str, repeat: int) -> dict[str, float]:
+    """Every estimator's value for the weights in ``path``, on source draws of ``repeat``."""
+    import torch
+
+    from tune_flow.evaluation.metrics import wasserstein2
+    from tune_flow.evaluation.sampling import Solver, sample_with
+    from tune_flow.training.restore import load_run
+
+    torch.set_num_threads(1)
+    run = load_run(Path(path), "cpu")
+    reference = run.stats.denormalize(run.data.x_1_val).double()
+    euler = Solver("euler", 100)
+
+    def draw(n: int, k: int) -> torch.Tensor:
+        generator = torch.Generator().manual_seed(10_000 * repeat + k)
+        x_0 = run.draw_source(n, generator, run.data.x_0_val)
+        return sample_with(run.model, x_0, euler, run.stats).double()
+
+    out: dict[str, float] = {}
+    timings: dict[str, float] = {}
+
+    def timed(name: str, fn) -> None:  # type: ignore[no-untyped-def]
+        started = time.perf_counter()
+        out[name] = fn()
+        timings[name] = time.perf_counter() - started
+
+    n_val = len(reference)
+    timed("w2_500", lambda: wasserstein2(draw(500, 0), reference[:500]))
+    timed("w2_val", lambda: wasserstein2(draw(n_val, 0), reference))
+    timed(
+        "w2_500_x3",
+        lambda: statistics.fmean(wasserstein2(draw(500, k), reference[:500]) for k in range(3)),
+    )
+    timed("sinkhorn_val", lambda: _sinkhorn(draw(n_val, 0).float(), reference.float()))
+    timed("energy_u_val", lambda: _energy_unbiased(draw(n_val, 0), reference))
+
+    # Selection rules: dopri5 (the run's solver), as the search's final selection samples.
+    def draw_final(n: int) -> torch.Tensor:
+        generator = torch.Generator().manual_seed(20_000 + repeat)
+        x_0 = run.draw_source(n, generator, run.data.x_0_val)
+        return sample_with(run.model, x_0, run.config.solver, run.stats).double()
+
+    train = run.stats.denormalize(run.data.x_1_train[:10_000]).double()
+    started = time.perf_counter()
+    val_points, train_points = draw_final(2 * n_val), draw_final(len(train))
+    sampling = time.perf_counter() - started
+    timed("sel_w2_val", lambda: wasserstein2(val_points, reference))
+    timed("sel_energy_val", lambda: _energy_unbiased(val_points, reference))
+    timed("sel_w2_train", lambda: wasserstein2(train_points, train))
+    timed("sel_energy_train", lambda: _energy_unbiased(train_points[:5000], train[:5000]))
+    for name in ("sel_w2_val", "sel_energy_val", "sel_w2_train", "sel_energy_train"):
+        timings[name] += sampling / 2  # each pair of rules shares one sampling
+    return {**out, **{f"{k}_seconds": v for k, v in timings.items()}}
+
+
+def main() -> None:
+    from selection_regret import latest_checkpoint, score
+
+    from tune_flow.selection import trial_candidates
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("experiment", type=Path)
+    parser.add_argument("dataset")
+    parser.add_argument("--points", type=int, default=10_000)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    candidates = []
+    for trial_dir in sorted(p for p in args.experiment.iterdir() if p.is_dir()):
+        checkpoint = latest_checkpoint(trial_dir)
+        if checkpoint is not None:
+            candidates += trial_candidates(trial_dir.name, checkpoint)
+    paths = [str(c.path) for c in candidates]
+    with ProcessPoolExecutor(2) as pool:
+        truth = list(
+            pool.map(score, paths, [args.dataset] * len(paths), [args.points] * len(paths))
+        )
+        per_repeat = [
+            list(pool.map(estimates, paths, [r] * len(paths))) for r in range(args.repeats)
+        ]
+    best = min(truth)
+    names = [k for k in per_repeat[0][0] if not k.endswith("_seconds")]
+    print(f"{len(candidates)} candidates of {args.experiment.name}; best W2 {best:.4f} "
+          f"({args.points} dopri5 samples vs {args.points} fresh points)")  # fmt: skip
+    print(f"{'estimator':<14} median regret  worst regret  s/eval")
+    for name in names:
+        regrets = []
+        for values in per_repeat:
+            picked = min(range(len(values)), key=lambda i: values[i][name])
+            regrets.append(truth[picked] / best - 1)
+        seconds = statistics.fmean(v[f"{name}_seconds"] for r in per_repeat for v in r)
+        print(
+            f"{name:<14} {statistics.median(regrets):>+13.1%}  {max(regrets):>+12.1%}  "
+            f"{seconds:>6.2f}"
+        )
+
+
+if __name__ == "__main__":
+    main()
