@@ -177,14 +177,15 @@ def format_top_k(
     # Sample metrics and the other objectives of a multi-objective search.
     extra = [
         c for c in (rows[0] if rows else {})
-        if c.startswith("final_") and c not in ("final_val_loss", "final_train_loss")
+        if (c.startswith("final_") and c not in ("final_val_loss", "final_train_loss"))
+        or c.startswith("selected_") and c not in ("selected_weights", "selected_epoch")
     ]  # fmt: skip
     extra += ["pareto"] if rows and "pareto" in rows[0] else []
-    header = ["rank", key, *extra, "epochs", "stop"] + param_names
+    header = ["rank", "trial", key, *extra, "epochs", "stop"] + param_names
     lines = [header]
     for rank, row in enumerate(rows[:k], 1):
         lines.append(
-            [str(rank), format_value(row[key])]
+            [str(rank), str(row["trial_id"]), format_value(row[key])]
             + [format_sample_metric(row[c]) if c != "pareto" else str(row[c]) for c in extra]
             + [str(row["epochs_run"]), row["stop_reason"]]
             + [format_value(row[p]) for p in param_names]
