@@ -63,11 +63,13 @@ def write_report(experiment: str | Path, top_k: int = 10, samples: int = 2000) -
     metric_column = next(c for c in rows[0] if c.startswith("best_"))
     params = [
         c for c in rows[0]
-        if c not in FIXED_COLUMNS and not c.startswith(("best_", "final_"))
+        if c not in FIXED_COLUMNS and not c.startswith(("best_", "final_", "selected_"))
+        and not c.endswith("_floor")
     ]  # fmt: skip
     finals = [
         c for c in rows[0]
-        if c.startswith("final_") and c not in ("final_val_loss", "final_train_loss")
+        if (c.startswith("final_") and c not in ("final_val_loss", "final_train_loss"))
+        or c.startswith("selected_") and c not in ("selected_weights", "selected_epoch")
     ]  # fmt: skip
     summary = _read_json(experiment / "search_summary.json")
     best_eval = _read_json(experiment / "best_eval.json")
@@ -144,7 +146,7 @@ def write_report(experiment: str | Path, top_k: int = 10, samples: int = 2000) -
     table = "".join(
         "<tr>"
         + "".join(
-            f"<td>{html.escape((format_sample_metric if c.startswith('final_') else format_value)(row.get(c, '')))}</td>"
+            f"<td>{html.escape((format_sample_metric if c.startswith(('final_', 'selected_')) else format_value)(row.get(c, '')))}</td>"
             for c in columns
         )
         + "</tr>"
@@ -162,9 +164,7 @@ table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:3px 8px}}<
 <p>{len(rows)} trial(s). TensorBoard: <code>tensorboard --logdir {html.escape(str(experiment))}</code></p>
 {_best_eval_html(best_eval)}
 <h2>Top {min(top_k, len(rows))}</h2>
-<p>Trials ranked by <code>{html.escape(metric_column)}</code>; <code>final_w2</code> and
-<code>final_energy_distance</code> are the last in-trial evaluation (validation split; "-": cut
-before its first evaluation).</p>
+<p>{_ranking_html(rows, metric_column)}</p>
 <table><tr>{"".join(f"<th>{html.escape(c)}</th>" for c in columns)}</tr>{table}</table>
 {_importances_html((summary or {}).get("importances", {}), metric_column)}
 {body}
@@ -196,6 +196,31 @@ def _read_json(path: Path) -> dict[str, Any] | None:
         return json.loads(path.read_text())
     except ValueError:
         return None
+
+
+def _ranking_html(rows: list[dict[str, str]], metric_column: str) -> str:
+    """What the top-k table is ranked by, and what its sample metrics are measured on: their n
+    and the floor (a perfect model's score on the same points)."""
+    selected = next((c for c in rows[0] if c.startswith("selected_") and c not in (
+        "selected_weights", "selected_epoch")), None)  # fmt: skip
+    text = f"Trials ranked by <code>{html.escape(metric_column)}</code>"
+    if selected:
+        text = (
+            f"The trials the final selection scored first, by <code>{html.escape(selected)}</code> "
+            f"(selection.json), then the others by <code>{html.escape(metric_column)}</code>"
+        )
+    floors = ", ".join(
+        f"{name} {format_value(rows[0][f'{name}_floor'])}"
+        for name in ("w2", "energy_distance")
+        if rows[0].get(f"{name}_floor") not in (None, "", "nan")
+    )
+    text += (
+        "; <code>final_w2</code> and <code>final_energy_distance</code> are the last in-trial "
+        'evaluation (validation split; "-": cut before its first evaluation)'
+    )
+    if floors:
+        text += f"; a perfect model scores {html.escape(floors)} there"
+    return text + "."
 
 
 def _best_eval_html(evaluation: dict[str, Any] | None) -> str:
