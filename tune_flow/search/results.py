@@ -161,12 +161,13 @@ def write_trials_csv(rows: list[dict[str, Any]], path: Path) -> None:
 
 
 def write_best_config(
-    best_params: dict[str, Any], base: dict[str, Any], path: Path
+    best_params: dict[str, Any], base: dict[str, Any], path: Path, why: str | None = None
 ) -> dict[str, Any]:
     """The best trial's full, resolved TrainingConfig, in the format ``tune_flow.train --config``
-    reads."""
+    reads; ``why`` (how it was chosen) becomes a comment line at the top."""
     values = trial_config(best_params, base).to_dict()
-    path.write_text(yaml.safe_dump(values, sort_keys=False))
+    header = f"# {why}\n" if why else ""
+    path.write_text(header + yaml.safe_dump(values, sort_keys=False))
     return values
 
 
@@ -338,9 +339,18 @@ def write_search_outputs(
         )
         return 1
     best = next(r for r in results if str(r.path) == rows[0]["trial_dir"])
+    why = f"trial {rows[0]['trial_id']}, the best by {best_metric_column(space.metric)}"
+    if selection is not None:
+        chosen = selection.chosen
+        why = (
+            f"trial {chosen.candidate.trial_id}, chosen by the final selection: its "
+            f"{chosen.candidate.weights} weights (epoch {chosen.candidate.epoch}) scored "
+            f"{chosen.scored()} on the validation split; they are {BEST_MODEL_FILENAME}"
+        )
     write_best_config(
-        best.config.get("grid_point", best.config), space.base, experiment / BEST_CONFIG_FILENAME
-    )
+        best.config.get("grid_point", best.config), space.base,
+        experiment / BEST_CONFIG_FILENAME, why,
+    )  # fmt: skip
     from tune_flow.search.importance import parameter_importances
 
     importances = parameter_importances(
