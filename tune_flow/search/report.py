@@ -3,7 +3,8 @@
 Writes into the experiment directory: ``curves.png`` (val-loss learning curves of every trial,
 coloured by stop reason), ``params.png`` (best val loss against each searched parameter),
 ``samples.png`` for 2-D data (the best model's samples beside the test data), and ``report.html``
-(the figures and the top-k table; it references only those files, next to it).
+(the figures, the top-k table and Optuna's interactive plotly plots with plotly.js embedded once,
+so it opens offline from disk; it references only those files, next to it).
 """
 
 from __future__ import annotations
@@ -152,6 +153,18 @@ def write_report(experiment: str | Path, top_k: int = 10, samples: int = 2000) -
         + "</tr>"
         for row in rows[:top_k]
     )
+    from tune_flow.search.interactive_report import interactive_html
+
+    curves = {
+        row["trial_id"]: [
+            (int(_float(h["epoch"])), _float(h[metric]))
+            for h in _read_results(Path(row["trial_dir"]))
+            if metric in h and math.isfinite(_float(h[metric]))
+        ]
+        for row in rows
+    }
+    mode = (summary or {}).get("mode", "min")
+    interactive = interactive_html(rows, params, metric_column, mode, curves)
     body = "\n".join(
         f'<figure><img src="{name}" alt="{html.escape(caption)}"><figcaption>{html.escape(caption)}</figcaption></figure>'
         for name, caption in figures
@@ -167,6 +180,12 @@ table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:3px 8px}}<
 <p>{_ranking_html(rows, metric_column)}</p>
 <table><tr>{"".join(f"<th>{html.escape(c)}</th>" for c in columns)}</tr>{table}</table>
 {_importances_html((summary or {}).get("importances", {}), metric_column)}
+<h2>Explore</h2>
+<p>Optuna's interactive plots of this search (hover a point for its trial and parameters; drag
+to zoom, double-click to reset). Every trial counts with the value the top-k table ranks by,
+those ASHA stopped included.</p>
+{interactive}
+<h2>Figures</h2>
 {body}
 </body></html>
 """
