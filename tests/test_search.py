@@ -100,7 +100,9 @@ def test_search_end_to_end_asha_and_patience(ray_cluster, write_space, tmp_path,
     # best_config.yaml is accepted unchanged by the train CLI and retrains.
     best = experiment / "best_config.yaml"
     # It says how it was chosen (a comment the train CLI ignores).
-    assert best.read_text().startswith(f"# trial {rows[0]['trial_id']}, chosen by the final selection")
+    assert best.read_text().startswith(
+        f"# trial {rows[0]['trial_id']}, chosen by the final selection"
+    )
     config = yaml.safe_load(best.read_text())
     assert config["lr"] in (3e-3, 2e-3)
     assert train.main(["--config", str(best), "--out", str(tmp_path / "retrain"), "--quiet"]) == 0
