@@ -21,18 +21,6 @@ from tune_flow.training.trainer import FlowTrainer
 BASE = {**TINY_BASE, "eval_samples": 0, "num_threads": 1, "lr": 3e-3, "n_samples": 2000}
 
 
-def _model_file(trainer: FlowTrainer, metric: str = "w2") -> dict:
-    """What the search's trainable writes as best_model.pt."""
-    return {
-        "config": trainer.config.to_dict(),
-        "model": trainer.ema_model_state(),
-        "epoch": trainer.epoch,
-        "metric": metric,
-        "value": 0.0,
-        **trainer.sampling_state(),
-    }
-
-
 @pytest.fixture(scope="module")
 def trial_dir(tmp_path_factory):
     """A trial checkpoint whose best_model.pt (by a noisy score) is from epoch 1, its
@@ -45,7 +33,7 @@ def trial_dir(tmp_path_factory):
         trainer.train()
         if write:
             metric = "w2" if write == BEST_MODEL_FILENAME else "val_loss"
-            save_checkpoint(_model_file(trainer, metric), directory / write)
+            save_checkpoint(trainer.model_file(metric, 0.0), directory / write)
     save_checkpoint(trainer.state_dict(), directory / CHECKPOINT_FILENAME)
     return directory
 
@@ -63,7 +51,7 @@ def test_a_trial_offers_its_best_latest_and_best_val_loss_weights(trial_dir):
 def test_weights_of_one_epoch_are_one_candidate(tmp_path):
     trainer = FlowTrainer(TrainingConfig.from_dict({**BASE, "max_epochs": 2}))
     trainer.train()
-    save_checkpoint(_model_file(trainer), tmp_path / BEST_MODEL_FILENAME)
+    save_checkpoint(trainer.model_file("w2", 0.0), tmp_path / BEST_MODEL_FILENAME)
     save_checkpoint(trainer.state_dict(), tmp_path / CHECKPOINT_FILENAME)
     assert [(c.weights, c.epoch) for c in trial_candidates("t", tmp_path)] == [("latest", 2)]
 
@@ -102,7 +90,7 @@ def test_a_model_file_samples_without_its_data_file(tmp_path):
     config = {**BASE, "dataset": str(data), "source": str(source), "max_epochs": 2}
     trainer = FlowTrainer(TrainingConfig.from_dict(config))
     trainer.train()
-    save_checkpoint(_model_file(trainer), tmp_path / BEST_MODEL_FILENAME)
+    save_checkpoint(trainer.model_file("w2", 0.0), tmp_path / BEST_MODEL_FILENAME)
     expected = generate(trainer, 64)
     data.unlink()
     source.unlink()

@@ -86,11 +86,8 @@ class RunWriter:
         if metrics["improved"]:
             save_checkpoint(
                 {
-                    "config": trainer.config.to_dict(),
-                    "model": trainer.ema_model_state(),
-                    "epoch": metrics["epoch"],
-                    "val_loss": metrics["val_loss"],
-                    **trainer.sampling_state(),  # a model file is enough to sample from
+                    **trainer.model_file("val_loss", metrics["val_loss"]),
+                    "val_loss": metrics["val_loss"],  # as files of earlier versions have it
                 },
                 self.out / BEST_MODEL_FILENAME,
             )

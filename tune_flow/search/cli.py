@@ -11,6 +11,7 @@ import argparse
 import math
 import sys
 from pathlib import Path
+from typing import Any
 
 from tune_flow.data.files import absolute_paths
 from tune_flow.errors import UserInputError, exits_cleanly_on_user_error
@@ -223,11 +224,7 @@ def apply_overrides(space: SearchSpace, args: argparse.Namespace) -> SearchSpace
                 f"--set {key}=...: `{key}` is searched by the space; remove it from `parameters` to fix it"
             )
     space.base.update(overrides)
-    varies = [
-        p for p in space.parameters
-        if p.distribution.grid_values() is None or len({str(v) for v in p.distribution.grid_values()}) > 1
-    ]  # fmt: skip
-    if not varies and space.run_cap > 1:
+    if not any(_varies(p) for p in space.parameters) and space.run_cap > 1:
         print(
             f"the space varies nothing (no parameter takes two values): 1 trial instead of "
             f"{space.run_cap} identical ones; to compare seeds, search `seed: {{values: [0, 1, 2]}}`"
@@ -242,6 +239,12 @@ def apply_overrides(space: SearchSpace, args: argparse.Namespace) -> SearchSpace
     # The data too: a missing file, a wrong shape, NaN or too few rows is one line now.
     space.num_train = check_data(base)
     return space
+
+
+def _varies(parameter: Any) -> bool:
+    """The parameter can take two values (a continuous one always can)."""
+    values = parameter.distribution.grid_values()
+    return values is None or len({str(v) for v in values}) > 1
 
 
 def check_optuna_storage(url: str) -> None:

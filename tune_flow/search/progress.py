@@ -10,7 +10,7 @@ from typing import Any
 from ray.tune import Callback
 
 from tune_flow.search.numbers import format_value
-from tune_flow.search.results import scheduler_label
+from tune_flow.search.results import scheduler_label, selection_metric
 
 
 class LiveTable(Callback):
@@ -55,8 +55,7 @@ class LiveTable(Callback):
         if self.metric not in result:
             return
         value = float(result[self.metric])
-        base = "w2" if self.metric.startswith("w2") else "energy_distance"
-        floor = result.get(f"{base}_floor")
+        floor = result.get(f"{selection_metric(self.metric)}_floor")
         if floor is not None and self.sample_points:
             self._floor = float(floor)
         self._latest[trial.trial_id] = value

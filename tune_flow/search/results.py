@@ -414,11 +414,11 @@ def viewer_missing(program: str) -> str:
 def _print_in_trial_floor(rows: list[dict[str, Any]], base: dict[str, Any]) -> None:
     """Under the top-k table: what its in-trial sample metrics are measured on, and what a
     perfect model would score there."""
+    first = rows[0] if rows else {}
     floors = {
-        name: row[f"{name}_floor"]
+        name: first[f"{name}_floor"]
         for name in SHOWN_SAMPLE_METRICS
-        for row in rows[:1]
-        if isinstance(row.get(f"{name}_floor"), float) and math.isfinite(row[f"{name}_floor"])
+        if isinstance(first.get(f"{name}_floor"), float) and math.isfinite(first[f"{name}_floor"])
     }
     if not floors:
         return

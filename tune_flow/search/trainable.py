@@ -157,24 +157,10 @@ class _EpochReporter:
         reported = search_metrics(metrics, self.objective)
         epoch = metrics["epoch"]
         if self.keep_best and self._improved(reported, trainer):
-            self.best = {
-                "config": trainer.config.to_dict(),
-                "model": trainer.ema_model_state(),
-                "epoch": epoch,
-                "metric": self.objective.metric,
-                "value": float(reported[self.objective.metric]),
-                **trainer.sampling_state(),  # a model file is enough to sample from
-            }
+            self.best = trainer.model_file(self.objective.metric, reported[self.objective.metric])
             self._best_written = False
         if self.keep_best and self.objective.metric != "val_loss" and metrics["improved"]:
-            self.best_val_loss = {
-                "config": trainer.config.to_dict(),
-                "model": trainer.ema_model_state(),
-                "epoch": epoch,
-                "metric": "val_loss",
-                "value": float(reported["val_loss"]),
-                **trainer.sampling_state(),
-            }
+            self.best_val_loss = trainer.model_file("val_loss", reported["val_loss"])
         wants_checkpoint = (
             epoch % trainer.config.checkpoint_every == 0
             or bool(metrics["stop_reason"])

@@ -197,7 +197,7 @@ def select_final_model(
     if not candidates:
         raise ValueError("final selection needs at least one candidate")
     started = time.monotonic()
-    data_cache: dict[tuple, tuple[FlowData, torch.Tensor, float]] = {}
+    data_cache: dict[tuple, tuple[FlowData, torch.Tensor, int, float]] = {}
     scores, solver, reference_points = [], "", 0
     for candidate in candidates:
         run = load_run(candidate.path, device)

@@ -84,13 +84,14 @@ def weights_file(path: Path) -> Path:
     return path / CHECKPOINT_FILENAME
 
 
-def ema_weights(state: dict[str, Any]) -> dict[str, torch.Tensor]:
+def ema_weights(state: dict[str, Any], dim: int | None = None) -> dict[str, torch.Tensor]:
     """The weights to sample with from a checkpoint or model file: a model file's ``model`` is
-    already the EMA weights; a trainer checkpoint's are in its ``ema`` shadow."""
+    already the EMA weights; a trainer checkpoint's are in its ``ema`` shadow. ``dim``: the
+    point size, when the caller knows it (else the state's, or the data's for old checkpoints)."""
     if "ema" not in state:
         return state["model"]
     config = TrainingConfig.from_dict({**state["config"], "device": "cpu"})
-    model = build_model(config, _dim(state, config))
+    model = build_model(config, dim if dim is not None else _dim(state, config))
     model.load_state_dict(state["model"])
     ema = EMAModel(model, config.ema_decay)
     ema.load_state_dict(state["ema"])
@@ -117,7 +118,7 @@ def load_run(path: Path, device: str = "auto") -> RestoredRun:
         data = build_data(config)
         stats, dim, pool = data.stats, data.dim, data.x_0_test
     model = build_model(config, dim).to(target)
-    model.load_state_dict(ema_weights(state))
+    model.load_state_dict(ema_weights(state, dim))
     model.eval()
     return RestoredRun(config, model, target, int(state["epoch"]), stats, dim, pool)
 

@@ -117,6 +117,7 @@ class FlowTrainer:
         self.history: list[dict[str, Any]] = []
         self.stop_reason: str | None = None
         self.train_seconds = 0.0
+        self._sampling_state: dict[str, Any] | None = None
 
     def draw_source(
         self, n: int, generator: torch.Generator, pool: torch.Tensor | None
@@ -327,12 +328,27 @@ class FlowTrainer:
         """What sampling needs besides the config and the weights, so that a checkpoint is enough
         to sample from once the data file is moved or deleted: the normalisation statistics, the
         point shape, and the source pool (the normalised test split of a source dataset, at most
-        :data:`SOURCE_POOL_MAX_ROWS` rows; None for a standard-normal source)."""
-        pool = self.data.x_0_test
+        :data:`SOURCE_POOL_MAX_ROWS` rows; None for a standard-normal source). Fixed for the run,
+        so built once: a search copies it into every best-model snapshot."""
+        if self._sampling_state is None:
+            pool = self.data.x_0_test
+            self._sampling_state = {
+                "normalization_stats": self.data.stats.to_dict(),
+                "dim": self.data.dim,
+                "source_pool": None if pool is None else pool[:SOURCE_POOL_MAX_ROWS].clone(),
+            }
+        return self._sampling_state
+
+    def model_file(self, metric: str, value: float) -> dict[str, Any]:
+        """A self-contained model file of the EMA weights now (``best_model.pt``): config,
+        weights, epoch, why they were kept (``metric`` at ``value``) and :meth:`sampling_state`."""
         return {
-            "normalization_stats": self.data.stats.to_dict(),
-            "dim": self.data.dim,
-            "source_pool": None if pool is None else pool[:SOURCE_POOL_MAX_ROWS].clone(),
+            "config": self.config.to_dict(),
+            "model": self.ema_model_state(),
+            "epoch": self.epoch,
+            "metric": metric,
+            "value": float(value),
+            **self.sampling_state(),
         }
 
     @property
