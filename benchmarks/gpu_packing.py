@@ -53,11 +53,10 @@ def compiled_vs_eager(steps: int) -> tuple[float, float]:
 
 def _step_seconds(compiled: bool, steps: int) -> float:
     from tune_flow import TrainingConfig
-    from tune_flow.models import build_model
 
     config = TrainingConfig.from_dict({**TRIAL, "max_epochs": 1})
     torch.manual_seed(0)
-    model = build_model(config, 2).cuda()
+    model = config.build_network(2).cuda()
     opt = torch.optim.AdamW(model.parameters(), 1e-3, fused=True)
     # reduce-overhead: CUDA graphs replay the whole forward, removing per-kernel launch cost.
     forward = torch.compile(model, mode="reduce-overhead") if compiled else model

@@ -36,6 +36,9 @@ def _cases(tmp_path):
     (tmp_path / "broken.yaml").write_text("name: x\nparameters: [1, 2\n")
     (tmp_path / "empty.yaml").write_text("")
     (tmp_path / "evil.yaml").write_text("name: !!python/object/apply:os.system ['true']\n")
+    (tmp_path / "bad.py").write_text(BAD_USER_CODE)
+    (tmp_path / "broken.py").write_text("import no_such_dependency_of_the_user\n")
+    bad = f"{tmp_path / 'bad.py'}"
     lr = GOOD["parameters"]["lr"]
     spaces = {
         "topkey": (_with(methd="bayes"), "unknown top-level key `methd`"),
@@ -94,6 +97,34 @@ def _cases(tmp_path):
             "`base.eval_samples` is 0",
         ),
         "normalize": (_with(base_normalize="standardise"), "`normalize`"),
+        # The user's own code (tune_flow.import_path, probed by tune_flow.training.probe).
+        "arch_module": (
+            _with(base_arch="no_such_pkg.nets:Net"),
+            "cannot import 'no_such_pkg.nets': ModuleNotFoundError",
+        ),
+        "arch_attr": (_with(base_arch=f"{bad}:GatedMLp"), "Did you mean `GatedMLP`?"),
+        "arch_not_callable": (_with(base_arch=f"{bad}:NOT_CALLABLE"), "must be callable"),
+        "arch_import_fails": (
+            _with(base_arch=f"{tmp_path / 'broken.py'}:Net"),
+            "ModuleNotFoundError: No module named 'no_such_dependency_of_the_user'",
+        ),
+        "arch_raises": (_with(base_arch=f"{bad}:Raises"), "raised RuntimeError: no GPU kernel"),
+        "arch_shape": (_with(base_arch=f"{bad}:WrongShape"), "returned (2, 3) torch.float32"),
+        "arch_dtype": (_with(base_arch=f"{bad}:WrongDtype"), "torch.float64, but must return"),
+        "arch_nan": (_with(base_arch=f"{bad}:NaNs"), "non-finite values"),
+        "arch_args": (
+            _with(base_arch_args={"widht": 3}),
+            "`arch_args.widht`: 'mlp' takes no argument 'widht'. Did you mean `width`?",
+        ),
+        "arch_args_searched": (
+            _with(base_arch=f"{bad}:GatedMLP", parameters={"arch_args.hiden": {"values": [8, 16]}}),
+            "takes no argument 'hiden'. Did you mean `hidden`?",
+        ),
+        "flow_no_path": (_with(base_flow=f"{bad}:NoPath"), "has no sample_path"),
+        "dataset_ragged": (_with(base_dataset=f"{bad}:ragged"), "are ragged"),
+        "dataset_nan": (_with(base_dataset=f"{bad}:nan_points"), "1 NaN/inf value(s)"),
+        "dataset_rank": (_with(base_dataset=f"{bad}:flat_points"), "at least 2 axes"),
+        "code_missing": (_with(code="no_such_folder"), "no_such_folder' does not exist"),
     }
     cases = []
     for name, (space, fragment) in spaces.items():
@@ -146,6 +177,60 @@ def _cases(tmp_path):
     ]
     return cases
 
+
+BAD_USER_CODE = """
+import numpy as np
+import torch
+from torch import nn
+
+NOT_CALLABLE = 3
+
+
+class GatedMLP(nn.Module):
+    def __init__(self, shape, hidden=8):
+        super().__init__()
+        self.net = nn.Linear(shape[0] + 1, shape[0])
+
+    def forward(self, x_t, t):
+        return self.net(torch.cat([x_t, t[:, None]], 1))
+
+
+def Raises(shape):
+    raise RuntimeError("no GPU kernel")
+
+
+class WrongShape(GatedMLP):
+    def forward(self, x_t, t):
+        return torch.zeros(len(x_t), 3)
+
+
+class WrongDtype(GatedMLP):
+    def forward(self, x_t, t):
+        return super().forward(x_t, t).double()
+
+
+class NaNs(GatedMLP):
+    def forward(self, x_t, t):
+        return super().forward(x_t, t) * float("nan")
+
+
+class NoPath:
+    sigma = 0.0
+
+
+def ragged(n_samples, seed):
+    return [[0.0, 1.0], [2.0]] * 10
+
+
+def nan_points(n_samples, seed):
+    x = np.random.default_rng(seed).normal(size=(n_samples, 2))
+    x[3, 1] = np.nan
+    return x
+
+
+def flat_points(n_samples, seed):
+    return np.zeros(n_samples)
+"""
 
 SCRIPT = r"""
 import contextlib, io, json, sys

@@ -3,7 +3,7 @@ import torch
 
 from tune_flow import FlowTrainer, TrainingConfig
 from tune_flow.data import DATASETS
-from tune_flow.models import ARCHITECTURES, build_model
+from tune_flow.models import ARCHITECTURES
 from tune_flow.training.flows import FLOWS
 
 
@@ -13,7 +13,7 @@ def test_every_arch_maps_points_and_times_to_velocities(arch, dim):
     config = TrainingConfig.from_dict(
         dict(arch=arch, flow="icfm", dataset="moons", aug="none", group="g", width=32, depth=2)
     )
-    model = build_model(config, dim)
+    model = config.build_network(dim)
     v = model(torch.randn(5, dim), torch.rand(5))
     assert v.shape == (5, dim) and torch.isfinite(v).all()
 

@@ -9,8 +9,16 @@ The folders are the architecture; arrows point down only::
 
 Only ``tune_flow.search`` imports Ray (``tests/test_layout.py`` checks it). ``train``, ``sample``,
 ``report`` and ``cli`` at this level are thin command-line entry points.
+
+Python API (:mod:`tune_flow.api`)::
+
+    result = tune_flow.search("search_spaces/arch.yaml", num_samples=8, no_dashboard=True)
+    result.best_config, result.best_checkpoint, result.trials  # a pandas DataFrame
+    tune_flow.study("studies/smoke.yaml")
 """
 
+from tune_flow import search, study  # callable modules: search(space, ...), study(spec, ...)
+from tune_flow.api import SearchResult, StudyResult
 from tune_flow.data import FlowDataset, create_dataloader
 from tune_flow.errors import UserInputError
 from tune_flow.training import (
@@ -32,8 +40,12 @@ __all__ = [
     "FlowDataset",
     "FlowTrainer",
     "PathSample",
+    "SearchResult",
+    "StudyResult",
     "TrainingConfig",
     "UserInputError",
     "create_dataloader",
     "get_cosine_schedule_with_warmup",
+    "search",
+    "study",
 ]

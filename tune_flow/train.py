@@ -19,6 +19,7 @@ import yaml
 from tune_flow.data import STATS_FILENAME
 from tune_flow.data.files import absolute_paths
 from tune_flow.errors import UserInputError, exits_cleanly_on_user_error
+from tune_flow.import_path import absolute_import_paths
 from tune_flow.program_name import program_name
 from tune_flow.stop_signals import exit_code, sigterm_raises_interrupt
 from tune_flow.training.checkpoint import (
@@ -28,6 +29,7 @@ from tune_flow.training.checkpoint import (
     save_checkpoint,
 )
 from tune_flow.training.config import TrainingConfig
+from tune_flow.training.probe import probe_config
 from tune_flow.training.trainer import FlowTrainer
 from tune_flow.yaml_io import load_yaml_mapping, parse_overrides
 
@@ -55,8 +57,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def resolve_config(config_path: str | None, overrides: list[str] | None) -> TrainingConfig:
+    """The config file's values with ``--set`` over them; a ``file.py:Name`` of the file is
+    relative to the file, one of ``--set`` to the current directory, as data paths are."""
     values: dict[str, Any] = load_yaml_mapping(config_path, "config") if config_path else {}
-    values.update(parse_overrides(overrides))
+    if config_path:
+        values = absolute_import_paths(values, Path(config_path).resolve().parent)
+    values.update(absolute_import_paths(parse_overrides(overrides), Path.cwd()))
     return TrainingConfig.from_dict(absolute_paths(values, Path.cwd()))
 
 
@@ -189,6 +195,7 @@ def main(argv: list[str] | None = None) -> int:
                 "give --config FILE and/or --set key=value (arch, flow, dataset, aug, group are required)"
             )
         config = resolve_config(args.config, args.set)
+        probe_config(config)  # the network, flow and data, on a tiny batch: one line if wrong
         out = Path(args.out) if args.out else Path("runs") / config.run_name
         if (out / CHECKPOINT_FILENAME).exists() or (out / SUMMARY_FILENAME).exists():
             raise UserInputError(

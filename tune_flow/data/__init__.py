@@ -14,6 +14,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from tune_flow.data.augment import AUGMENTATIONS, TWO_D_ONLY
+from tune_flow.data.dataset_callable import call_dataset, dataset_callable, draws_fresh
 from tune_flow.data.files import PAIR_SEPARATOR, load_array, looks_like_path
 from tune_flow.data.normalization import (
     NORMALIZATIONS,
@@ -24,6 +25,7 @@ from tune_flow.data.normalization import (
 from tune_flow.data.splits import SplitIndices, split_indices
 from tune_flow.data.toy import FIXED_ROWS, TOY_DATASETS, generate, shape
 from tune_flow.errors import UserInputError, one_of, suggest
+from tune_flow.import_path import is_import_path
 
 if TYPE_CHECKING:
     from tune_flow.training.config import TrainingConfig
@@ -55,20 +57,35 @@ def parse_dataset(dataset: str, source: str | None = None) -> tuple[str | None, 
     return source, dataset
 
 
-def check_dataset_name(name: str, field: str = "dataset") -> None:
-    """Raise unless ``name`` is a built-in dataset or looks like a file path."""
+def check_dataset_name(name: str, field: str = "dataset", dataset_args: dict | None = None) -> None:
+    """Raise unless ``name`` is a built-in dataset, an importable dataset callable (its
+    ``dataset_args`` checked against its signature) or looks like a file path."""
+    if is_import_path(name):
+        dataset_callable(name, dataset_args)
+        return
     if looks_like_path(name) or name in TOY_DATASETS:
         return
     raise UserInputError(
-        f"The value of `{field}` is {name!r}, but must be a file path or "
-        f"{one_of(TOY_DATASETS)} (or 'source->target').{suggest(name, TOY_DATASETS)}"
+        f"The value of `{field}` is {name!r}, but must be a file path, an import path such as "
+        f"my_package.data:make_points, or {one_of(TOY_DATASETS)} (or 'source->target')."
+        f"{suggest(name, TOY_DATASETS)}"
     )
 
 
-def _load(name: str, n_samples: int, seed: int, role: str) -> np.ndarray:
+def _is_loaded(name: str) -> bool:
+    """Files and callables are loaded to be checked; built-ins have known shapes."""
+    return is_import_path(name) or looks_like_path(name)
+
+
+def _load(
+    name: str, n_samples: int, seed: int, role: str, dataset_args: dict | None = None
+) -> tuple[np.ndarray | None, np.ndarray]:
+    """(x_0 a callable returned beside it, or None; the points)."""
+    if is_import_path(name):
+        return call_dataset(name, n_samples, seed, dataset_args if role == "target" else None)
     if looks_like_path(name):
-        return load_array(name, role="target" if role == "target" else "source")
-    return generate(name, n_samples, seed)
+        return None, load_array(name, role="target" if role == "target" else "source")
+    return None, generate(name, n_samples, seed)
 
 
 def _split(array: np.ndarray, config: TrainingConfig, seed: int) -> tuple[torch.Tensor, ...]:
@@ -95,15 +112,21 @@ def _check_features(
 
 def check_data(config: TrainingConfig) -> int:
     """Refuse now what :func:`build_data` would refuse (missing file, NaN, wrong shape, too few
-    rows for the splits, features that do not match); return the number of training rows.
+    rows for the splits, features that do not match); return the number of training rows."""
+    return inspect_data(config)[0]
+
+
+def inspect_data(config: TrainingConfig) -> tuple[int, tuple[int, ...]]:
+    """:func:`check_data`'s checks; return (training rows, one point's shape).
 
     Built-in datasets are not generated: their shapes are known (:func:`toy.shape`), which keeps
-    scikit-learn's ~1 s import off the search driver's start. Files are loaded and checked."""
+    scikit-learn's ~1 s import off the search driver's start. Files and dataset callables are
+    loaded and checked."""
     source, target = parse_dataset(config.dataset, config.source)
-    if any(looks_like_path(name) for name in (source, target) if name is not None):
+    if any(_is_loaded(name) for name in (source, target) if name is not None):
         data = build_data(config)
         config.validate_stats_path(data.dim)
-        return len(data.x_1_train)
+        return len(data.x_1_train), tuple(data.x_1_train.shape[1:])
     # split_indices refuses too few rows; the split sizes do not depend on its seed (0 here).
     rows, dim = shape(target, config.n_samples)
     source_rows, source_dim = (None, None) if source is None else shape(source, config.n_samples)
@@ -111,7 +134,8 @@ def check_data(config: TrainingConfig) -> int:
     if source_rows is not None:
         split_indices(source_rows, config.val_size, config.test_size, config.train_size, 0)
     config.validate_stats_path(dim)
-    return len(split_indices(rows, config.val_size, config.test_size, config.train_size, 0).train)
+    train = split_indices(rows, config.val_size, config.test_size, config.train_size, 0).train
+    return len(train), (dim,)
 
 
 def build_data(config: TrainingConfig) -> FlowData:
@@ -121,14 +145,25 @@ def build_data(config: TrainingConfig) -> FlowData:
     trials with different training seeds see the same data and the same validation set.
     """
     source, target = parse_dataset(config.dataset, config.source)
-    x_1 = _load(target, config.n_samples, config.data_seed, "target")
+    x_0, x_1 = _load(target, config.n_samples, config.data_seed, "target", config.dataset_args)
+    if x_1.ndim != 2:
+        raise UserInputError(
+            f"`dataset` {target!r} has points of shape {x_1.shape[1:]}; this version trains on "
+            "vectors (N, D) only: flatten them, e.g. x.reshape(len(x), -1)"
+        )
     dim = x_1.shape[1]
     x_1_train, x_1_val, x_1_test = _split(x_1, config, config.data_seed)
     del x_1  # the splits are copies: keep peak memory at ~2x the data, not 3x
     x_0_splits: tuple[torch.Tensor | None, ...] = (None, None, None)
     if source is not None:
-        x_0 = _load(source, config.n_samples, config.data_seed + 1, "source")
-        _check_features(config.aug, source, target, x_0.shape[1], dim)
+        if x_0 is not None:
+            raise UserInputError(
+                f"`dataset` {target!r} returns a (source, target) pair and `source` "
+                f"{source!r} is given too: keep one of them"
+            )
+        _, x_0 = _load(source, config.n_samples, config.data_seed + 1, "source")
+    if x_0 is not None:
+        _check_features(config.aug, source or target, target, x_0.shape[1], dim)
         x_0_splits = _split(x_0, config, config.data_seed + 1)
     else:
         _check_features(config.aug, source, target, None, dim)
@@ -160,12 +195,15 @@ def independent_target_points(config: TrainingConfig, data: FlowData, n: int) ->
     """Up to ``n`` target points (n, D) in original units drawn independently of the validation
     and test splits: what a perfect model would generate, for the floor of a sample metric
     (:mod:`tune_flow.evaluation.floor`). A fresh draw for built-in datasets generated to
-    ``n_samples``; the training split for data files and fixed-size datasets (digits) -- rows
+    ``n_samples`` and for dataset callables that take ``seed`` and ``n_samples``; the training
+    split for data files, other callables and fixed-size datasets (digits) -- rows
     the model trained on, but independent draws of the same distribution as the reference."""
     _, target = parse_dataset(config.dataset, config.source)
-    if not looks_like_path(target) and target not in FIXED_ROWS:
-        fresh = generate(target, n, config.data_seed + FRESH_DRAW_SEED_OFFSET)
-        return torch.from_numpy(fresh)
+    seed = config.data_seed + FRESH_DRAW_SEED_OFFSET
+    if is_import_path(target) and draws_fresh(target):
+        return torch.from_numpy(call_dataset(target, n, seed, config.dataset_args)[1])
+    if not _is_loaded(target) and target not in FIXED_ROWS:
+        return torch.from_numpy(generate(target, n, seed))
     return data.stats.denormalize(data.x_1_train[:n])
 
 
@@ -214,6 +252,7 @@ __all__ = [
     "build_data",
     "check_data",
     "check_dataset_name",
+    "inspect_data",
     "create_dataloader",
     "independent_target_points",
     "parse_dataset",

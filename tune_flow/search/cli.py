@@ -95,6 +95,15 @@ def build_parser() -> argparse.ArgumentParser:
     cluster.add_argument(
         "--address", help="join an existing Ray cluster (auto or HOST:PORT); default: start one"
     )
+    cluster.add_argument(
+        "--code", metavar="DIR",
+        help="your code folder (as `code:` in the space): importable here and shipped to every "
+        "Ray worker through runtime_env",
+    )  # fmt: skip
+    cluster.add_argument(
+        "--code-exclude", action="append", metavar="PATTERN",
+        help="leave files matching this gitignore-style pattern out of --code's upload",
+    )  # fmt: skip
     cluster.add_argument("--no-dashboard", action="store_true", help="do not start the dashboard")
     cluster.add_argument("--dashboard-host", default="127.0.0.1")
     cluster.add_argument("--dashboard-port", type=int, default=8265)
@@ -144,7 +153,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def apply_overrides(space: SearchSpace, args: argparse.Namespace) -> SearchSpace:
     """Fold the CLI flags into the space, with the same checks as the YAML."""
-    from tune_flow.data import check_data
     from tune_flow.training.config import TrainingConfig
 
     if args.num_samples is not None:
@@ -231,13 +239,16 @@ def apply_overrides(space: SearchSpace, args: argparse.Namespace) -> SearchSpace
         )
         space.run_cap = 1
     # Fail now, not inside every trial: the fixed values must make a valid config.
-    base = TrainingConfig.from_dict({**space.first_point(), **space.base})
+    TrainingConfig.from_dict({**space.first_point(), **space.base})
     # Relative data paths from where the search was started (the record's, on --resume).
     space.base = absolute_paths(
         space.base, Path(getattr(args, "working_directory", None) or Path.cwd())
     )
-    # The data too: a missing file, a wrong shape, NaN or too few rows is one line now.
-    space.num_train = check_data(base)
+    # The data and the code too: a missing file, a wrong shape, NaN, too few rows, a network or a
+    # flow that does not import, build or run on a probe batch is one line now.
+    from tune_flow.space.probe import probe_space
+
+    space.num_train, _ = probe_space(space)
     return space
 
 
@@ -314,6 +325,32 @@ def resume_arguments(
     return args
 
 
+def _named_code(space: SearchSpace) -> list[Any]:
+    """Every value of the fields that take an import path: fixed or searched."""
+    from tune_flow.import_path import IMPORT_PATH_FIELDS
+
+    values = [space.base.get(field) for field in IMPORT_PATH_FIELDS]
+    for parameter in space.parameters:
+        if parameter.name in IMPORT_PATH_FIELDS:
+            values += parameter.distribution.grid_values() or []
+    return values
+
+
+def command_line_code(args: argparse.Namespace) -> Any:
+    """``--code DIR`` (relative to where the search started), on this process's import path
+    before the space is read (validating it imports the user's modules); None without it."""
+    if not args.code:
+        if args.code_exclude:
+            raise UserInputError("--code-exclude needs --code DIR")
+        return None
+    from tune_flow.space.code_folder import parse_code
+
+    start = Path(getattr(args, "working_directory", None) or Path.cwd())
+    code = parse_code({"dir": args.code, "excludes": args.code_exclude or []}, start, "--code")
+    code.activate()
+    return code
+
+
 def print_rungs(space: SearchSpace, keep_grace_period: bool = False) -> None:
     """ASHA's rungs in their unit, after moving the first one past every trial's warm-up (or a
     warning when the user keeps it mid-warm-up)."""
@@ -329,6 +366,13 @@ def print_rungs(space: SearchSpace, keep_grace_period: bool = False) -> None:
 
 @exits_cleanly_on_user_error
 def main(argv: list[str] | None = None) -> int:
+    return run_command(argv)[0]
+
+
+def run_command(argv: list[str] | None = None) -> tuple[int, Path | None]:
+    """``main`` without the one-line error handling: (exit code, the results directory, None when
+    nothing ran). :func:`tune_flow.api.search` calls it and lets
+    :class:`~tune_flow.errors.UserInputError` through."""
     parser = build_parser()
     args = parser.parse_args(argv)
     args.space_text = args.working_directory = None
@@ -338,19 +382,28 @@ def main(argv: list[str] | None = None) -> int:
         raise UserInputError(
             "--space FILE is required (or --name NAME --resume to continue a search)"
         )
-    space = apply_overrides(load_search_space(args), args)
+    code = command_line_code(args)
+    space = load_search_space(args)
+    space.code = code or space.code
+    space = apply_overrides(space, args)
+    if args.address and space.code is None:
+        from tune_flow.space.code_folder import unshipped_code
+
+        for note in unshipped_code(_named_code(space)):
+            print(f"note: {note}")
     print_rungs(space, args.keep_grace_period)
     if args.dry_run:
         print("\n".join(space.describe()))
         print("dry run: the space is valid; nothing was started")
-        return 0
+        return 0, None
     if args.debug:
         from tune_flow.search.debug_trial import run_debug
 
-        return run_debug(space, args)
+        return run_debug(space, args), None
     from tune_flow.search.run import run_search
 
-    return run_search(space, args, experiment_location(args, space.name))
+    where = experiment_location(args, space.name)
+    return run_search(space, args, where), where.outputs
 
 
 if __name__ == "__main__":

@@ -120,6 +120,7 @@ def ray_session(
     dashboard_port: int,
     num_cpus: int | None = None,
     verbose: bool = False,
+    runtime_env: dict[str, Any] | None = None,
 ) -> Iterator[ClusterHandle]:
     """Ray for one command-line run (a search or a study), shut down on the way out if this run
     started it, also when interrupted inside :func:`start_ray`.
@@ -152,9 +153,13 @@ def ray_session(
     cluster = None
     session_dir = None
     try:
-        cluster = start_ray(address, dashboard, dashboard_host, dashboard_port, num_cpus, verbose)
+        cluster = start_ray(
+            address, dashboard, dashboard_host, dashboard_port, num_cpus, verbose, runtime_env
+        )
         cluster.ray_log = ray_log
-        if cluster.started_here:
+        if cluster.started_here and not address:
+            # Only a local Ray this run started: a joined cluster's session directory is the
+            # cluster's (removing it broke the next job's runtime_env upload).
             session_dir = ray._private.worker._global_node.get_session_dir_path()
         sigterm_raises_interrupt()  # ray.init installed its own fatal-signal handler
         yield cluster
@@ -253,10 +258,23 @@ def start_ray(
     dashboard_port: int,
     num_cpus: int | None = None,
     verbose: bool = False,
+    runtime_env: dict[str, Any] | None = None,
 ) -> ClusterHandle:
     """Join ``address`` or start a local Ray instance (with its dashboard); reuse one that this
-    process already initialised (e.g. a test session's)."""
+    process already initialised (e.g. a test session's). ``runtime_env`` (the user's code
+    folder) applies to every worker of the job Ray starts for this run."""
     import ray
+
+    if (
+        runtime_env
+        and ray.is_initialized()
+        and not ray.get_runtime_context().runtime_env.get("working_dir")
+    ):
+        raise UserInputError(
+            f"`code` {runtime_env['working_dir']!r} reaches Ray's workers through the job's "
+            "runtime_env, set when Ray starts, but this process already runs Ray without it: "
+            "call ray.shutdown() first, or ray.init(runtime_env={'working_dir': ...})"
+        )
 
     started_here = False
     dashboard_url = None
@@ -266,8 +284,9 @@ def start_ray(
         if address:
             try:
                 context = ray.init(
-                    address=address, log_to_driver=verbose, logging_level=logging.WARNING
-                )
+                    address=address, log_to_driver=verbose, logging_level=logging.WARNING,
+                    runtime_env=runtime_env,
+                )  # fmt: skip
             except (ConnectionError, RuntimeError) as error:
                 raise UserInputError(
                     f"--address {address!r}: cannot join the Ray cluster: {error}"
@@ -284,6 +303,7 @@ def start_ray(
                 dashboard_port=port,
                 log_to_driver=verbose,
                 logging_level=logging.WARNING,
+                runtime_env=runtime_env,
             )
         started_here = True
         dashboard_url = getattr(context, "dashboard_url", None) or None

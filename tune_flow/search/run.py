@@ -26,6 +26,7 @@ def run_search(space: SearchSpace, args: argparse.Namespace, where: ExperimentLo
         with ray_session(
             args.address, not args.no_dashboard, args.dashboard_host, args.dashboard_port,
             args.num_cpus, args.verbose,
+            runtime_env=None if space.code is None else space.code.runtime_env(),
         ) as cluster:  # fmt: skip
             return _search(space, args, where, cluster, resume_hint)
     except KeyboardInterrupt as stop:  # Ctrl-C, or SIGTERM (see ray_session)

@@ -70,6 +70,12 @@ def check_same_study(spec_path: str, recorded: Path) -> None:
 
 @exits_cleanly_on_user_error
 def main(argv: list[str] | None = None) -> int:
+    return run_command(argv)[0]
+
+
+def run_command(argv: list[str] | None = None) -> tuple[int, Path | None]:
+    """``main`` without the one-line error handling: (exit code, the study's directory, None
+    when nothing ran); :func:`tune_flow.api.study` calls it."""
     args = build_parser().parse_args(argv)
     spec = load_study(args.spec)
     root = Path(args.storage_path) / spec.name
@@ -81,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
             + ", ".join(spec.cell_name(c) for c in cells)
         )
         print("dry run: the spec is valid; nothing was started")
-        return 0
+        return 0, None
     if args.resume and (root / "study.yaml").is_file():
         check_same_study(args.spec, root / "study.yaml")
     if root.exists() and any(root.iterdir()) and not args.resume:
@@ -106,9 +112,11 @@ def main(argv: list[str] | None = None) -> int:
     from tune_flow.search.cluster import check_resources, ray_session
 
     try:
+        code = spec.space.code
         with ray_session(
-            args.address, args.dashboard, "127.0.0.1", 8265, args.num_cpus, args.verbose
-        ) as cluster:
+            args.address, args.dashboard, "127.0.0.1", 8265, args.num_cpus, args.verbose,
+            runtime_env=None if code is None else code.runtime_env(),
+        ) as cluster:  # fmt: skip
             fit = check_resources(spec.space.resources["cpu"], spec.space.resources["gpu"], cluster)
             if cluster.ray_log is not None:
                 cluster.ray_log.write_to(root)
@@ -118,12 +126,12 @@ def main(argv: list[str] | None = None) -> int:
                 f"{spec.seeds} seed run(s)), {fit} trial(s) at a time; results in {root}",
                 flush=True,
             )
-            return _run(spec, root, fit)
+            return _run(spec, root, fit), root
     except KeyboardInterrupt as stop:  # Ctrl-C, or SIGTERM (see ray_session)
         print(
             f"\ninterrupted; finished cells and seed runs are kept; {resume_hint}", file=sys.stderr
         )
-        return exit_code(stop)
+        return exit_code(stop), root
 
 
 def _run(spec, root: Path, fit: int) -> int:  # type: ignore[no-untyped-def]

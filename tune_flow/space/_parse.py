@@ -11,7 +11,10 @@
     early_terminate: {type: hyperband, min_iter: 10, eta: 3}  # -> ASHA grace_period / reduction_factor
     scheduler: {type: asha, max_t: 200}                       # or fifo, median
     resources_per_trial: {cpu: 1, gpu: 0}
+    code: .                    # the user's code folder (arch/flow/dataset by import path)
 
+``arch``, ``flow`` and ``dataset`` take ``package.module:Name`` or ``file.py:Name`` (relative to
+this file); ``arch_args.NAME`` (``flow_args``, ``dataset_args``) searches a constructor argument.
 ``python -m tune_flow.space FILE`` prints the parsed space and every problem, one per line.
 Parsing never starts Ray.
 """
@@ -25,7 +28,13 @@ from pathlib import Path
 from typing import Any
 
 from tune_flow.errors import UserInputError, exits_cleanly_on_user_error, one_of, suggest
+from tune_flow.import_path import (
+    IMPORT_PATH_FIELDS,
+    absolute_import_path,
+    absolute_import_paths,
+)
 from tune_flow.program_name import program_name
+from tune_flow.space.code_folder import parse_code
 from tune_flow.space.objectives import check_objectives_and_scheduler, parse_objectives
 from tune_flow.space.parameters import (
     PLACEHOLDER_AXES,
@@ -34,6 +43,7 @@ from tune_flow.space.parameters import (
     check_conditions,
     check_parameter_values,
     flatten_parameters,
+    is_config_key,
     parse_parameter,
 )
 from tune_flow.space.search_space import Parameter, SchedulerSpec, SearchSpace
@@ -45,7 +55,7 @@ SCHEDULERS = ("asha", "asha_promote", "fifo", "median")
 TIME_ATTRS = ("epoch", "step", "samples_seen")  # ASHA's unit: epochs, optimizer steps, samples
 TOP_LEVEL_KEYS = {
     "name", "description", "method", "metric", "run_cap", "base", "parameters",
-    "early_terminate", "scheduler", "resources_per_trial",
+    "early_terminate", "scheduler", "resources_per_trial", "code",
 }  # fmt: skip
 # Keys of W&B sweep files that only concern W&B's own runner: accepted and ignored, with a note.
 WANDB_ONLY_KEYS = {
@@ -63,16 +73,31 @@ RESOURCE_KEYS = ("cpu", "gpu")
 
 
 def parse_space(
-    raw: dict[str, Any], path: str | None = None, set_keys: frozenset[str] = frozenset()
+    raw: dict[str, Any],
+    path: str | None = None,
+    set_keys: frozenset[str] = frozenset(),
+    base_dir: Path | None = None,
 ) -> tuple[SearchSpace | None, list[str]]:
     """Parse a loaded YAML mapping; return (space or None, problems). ``set_keys``: fields the
-    command line fixes (``--set``), which count as set for the required fields."""
+    command line fixes (``--set``), which count as set for the required fields. Relative paths
+    (``code:``, ``file.py:Name``) are the file's, else ``base_dir``'s, else the current
+    directory's."""
     problems = Problems()
     if "cells" in raw and "space" in raw:
         where = f" {path}" if path else ""
         return None, [
             f"this is a study spec, not a search space: use python -m tune_flow.study --spec{where}"
         ]
+    if base_dir is None:
+        base_dir = Path(path).resolve().parent if path else Path.cwd()
+    raw = absolute_import_paths_of_space(raw, base_dir)
+    code = None
+    if raw.get("code") is not None:
+        try:
+            code = parse_code(raw["code"], base_dir)
+            code.activate()  # before `base` is validated: that imports the user's modules
+        except UserInputError as error:
+            problems.add(str(error))
     notes: list[str] = []
     for key in raw:
         if key in WANDB_ONLY_KEYS:
@@ -144,6 +169,7 @@ def parse_space(
         name=name, method=method, metric=objectives[0][0], goal=objectives[0][1],
         objectives=objectives, run_cap=run_cap, base=dict(base),
         parameters=parameters, scheduler=scheduler, resources=resources, notes=notes, path=path,
+        code=code,
     )  # fmt: skip
     return space, []
 
@@ -164,11 +190,37 @@ def load_space(path: str | Path, set_keys: frozenset[str] = frozenset()) -> Sear
     return space
 
 
+def absolute_import_paths_of_space(raw: dict[str, Any], base_dir: Path) -> dict[str, Any]:
+    """``raw`` with every relative ``file.py:Name`` of ``base`` and of the ``parameters``'
+    values made absolute against ``base_dir`` (the space file's folder)."""
+    out = dict(raw)
+    if isinstance(raw.get("base"), dict):
+        out["base"] = absolute_import_paths(raw["base"], base_dir)
+    parameters = raw.get("parameters")
+    if isinstance(parameters, dict):
+        out["parameters"] = {
+            name: _absolute_spec(spec, base_dir) if name in IMPORT_PATH_FIELDS else spec
+            for name, spec in parameters.items()
+        }
+    return out
+
+
+def _absolute_spec(spec: Any, base_dir: Path) -> Any:
+    if not isinstance(spec, dict):
+        return spec
+    out = dict(spec)
+    if isinstance(spec.get("values"), list):
+        out["values"] = [absolute_import_path(v, base_dir) for v in spec["values"]]
+    if "value" in spec:
+        out["value"] = absolute_import_path(spec["value"], base_dir)
+    return out
+
+
 def _unknown_parameters(flat: dict[str, Any], problems: Problems) -> set[str]:
     """One problem line for every parameter that is not a TrainingConfig field (a sweep file
     written for another program has dozens), with close matches and the valid names once."""
     names = TrainingConfig.field_names()
-    unknown = [name for name in flat if name not in names]
+    unknown = [name for name in flat if not is_config_key(name)]
     if unknown:
         listed = ", ".join(
             f"`{name}`"
@@ -198,7 +250,7 @@ def _check_base(base: dict[str, Any], problems: Problems) -> TrainingConfig | No
     """Validate ``base`` as far as it goes: unknown keys always, values when the axes are set."""
     names = TrainingConfig.field_names()
     for key in base:
-        if key not in names:
+        if not is_config_key(str(key)):
             problems.add(
                 f"unknown key `base.{key}`.{suggest(str(key), names)} Valid keys: {', '.join(names)}"
             )

@@ -20,7 +20,7 @@ from tune_flow.space.distributions import (
     infer_kind,
 )
 from tune_flow.space.search_space import Parameter
-from tune_flow.training.config import TrainingConfig
+from tune_flow.training.config import ARGUMENT_FIELDS, TrainingConfig
 
 # Placeholder study axes, so a partial ``base`` can be validated field by field.
 PLACEHOLDER_AXES = {
@@ -47,7 +47,9 @@ def flatten_parameters(
     raw: dict[str, Any], problems: Problems, prefix: str = ""
 ) -> dict[str, dict[str, Any]]:
     """W&B nested ``parameters:`` blocks name groups of fields; TrainingConfig is flat, so the
-    inner names are the fields (``optimizer: {parameters: {lr: ...}}`` searches ``lr``)."""
+    inner names are the fields (``optimizer: {parameters: {lr: ...}}`` searches ``lr``), except
+    under a constructor-argument field: ``arch_args: {parameters: {channels: ...}}`` searches
+    ``arch_args.channels``."""
     flat: dict[str, dict[str, Any]] = {}
     for name, spec in raw.items():
         if not isinstance(spec, dict):
@@ -60,7 +62,10 @@ def flatten_parameters(
             if not isinstance(inner, dict):
                 problems.add(f"parameter `{prefix}{name}.parameters` must be a mapping")
                 continue
-            for key, value in flatten_parameters(inner, problems, f"{prefix}{name}.").items():
+            inner_flat = flatten_parameters(inner, problems, f"{prefix}{name}.")
+            if not prefix and name in ARGUMENT_FIELDS:
+                inner_flat = {f"{name}.{key}": value for key, value in inner_flat.items()}
+            for key, value in inner_flat.items():
                 if key in flat:
                     problems.add(f"parameter `{key}` is defined twice")
                 flat[key] = value
@@ -92,9 +97,17 @@ def _field_is_int(name: str) -> bool:
     return int in args and float not in args
 
 
+def is_config_key(name: str) -> bool:
+    """A TrainingConfig field, or one constructor argument such as ``arch_args.channels``."""
+    head, dot, rest = name.partition(".")
+    if dot:
+        return head in ARGUMENT_FIELDS and bool(rest)
+    return name in TrainingConfig.field_names()
+
+
 def parse_parameter(name: str, spec: dict[str, Any], problems: Problems) -> Parameter | None:
     names = TrainingConfig.field_names()
-    if name not in names:
+    if not is_config_key(name):
         problems.add(
             f"unknown parameter `{name}`: not a TrainingConfig field.{suggest(name, names)} "
             f"Valid: {', '.join(names)}"

@@ -7,6 +7,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from tune_flow.space.code_folder import CodeFolder
 from tune_flow.space.distributions import Distribution
 
 
@@ -58,6 +59,7 @@ class SearchSpace:
     # [(name, goal)], the first one being ``metric``/``goal``; more than one: multi-objective.
     objectives: list[tuple[str, str]] = field(default_factory=list)
     num_train: int | None = None  # training rows of the base config, once its data is loaded
+    code: CodeFolder | None = None  # the user's code folder, shipped to every Ray worker
 
     def __post_init__(self) -> None:
         if not self.objectives:
@@ -148,5 +150,8 @@ class SearchSpace:
                 "  when " + ", ".join(f"{k} in {v!r}" for k, v in p.when.items()) if p.when else ""
             )
             lines.append(f"  {p.name}: {p.distribution.describe()}{cond}")
+        if self.code is not None:
+            excludes = f" (excludes {', '.join(self.code.excludes)})" if self.code.excludes else ""
+            lines.append(f"code: {self.code.path}{excludes}, shipped to every Ray worker")
         lines += [f"note: {n}" for n in self.notes]
         return lines

@@ -27,6 +27,7 @@ from typing import Any
 from tune_flow.errors import UserInputError, one_of, suggest
 from tune_flow.evaluation.in_trial import SAMPLE_METRICS
 from tune_flow.evaluation.sampling import METHODS
+from tune_flow.import_path import IMPORT_PATH_FIELDS, absolute_import_path, absolute_import_paths
 from tune_flow.space._parse import parse_space
 from tune_flow.space.search_space import SearchSpace
 from tune_flow.training.config import TrainingConfig
@@ -143,6 +144,12 @@ def parse_study(raw: dict[str, Any], path: str | None = None) -> StudySpec:
         raise UserInputError(
             f"{where}`cells` must map axes to non-empty lists of values, e.g. flow: [icfm, otcfm]"
         )
+    # A cell's `file.py:Name` is relative to the spec file, as a space's is to the space file.
+    spec_dir = Path(path).resolve().parent if path else Path.cwd()
+    cells = {
+        axis: [absolute_import_path(v, spec_dir) if axis in IMPORT_PATH_FIELDS else v for v in vs]
+        for axis, vs in cells.items()
+    }
     fields = TrainingConfig.field_names()
     for axis in cells:
         if axis not in fields:
@@ -153,6 +160,7 @@ def parse_study(raw: dict[str, Any], path: str | None = None) -> StudySpec:
     fixed = raw.get("base", {})
     if not isinstance(fixed, dict):
         raise UserInputError(f"{where}`base` must map TrainingConfig fields to values")
+    fixed = absolute_import_paths(fixed, spec_dir)
     for key in fixed:
         if key not in fields:
             raise UserInputError(
@@ -160,7 +168,7 @@ def parse_study(raw: dict[str, Any], path: str | None = None) -> StudySpec:
             )
         if key in cells:
             raise UserInputError(f"{where}`base.{key}` is also a cell axis; keep it in one place")
-    space = _load_cell_space(raw["space"], cells, where, fixed)
+    space = _load_cell_space(raw["space"], cells, where, fixed, spec_dir)
     searched = {p.name for p in space.parameters}
     for axis, values in cells.items():
         if axis in searched:
@@ -223,10 +231,11 @@ def parse_study(raw: dict[str, Any], path: str | None = None) -> StudySpec:
 
 
 def _load_cell_space(
-    source: Any, cells: dict[str, list[Any]], where: str, fixed: dict[str, Any]
+    source: Any, cells: dict[str, list[Any]], where: str, fixed: dict[str, Any], spec_dir: Path
 ) -> SearchSpace:
-    """The study's space (a file path or an inline mapping). The cells fix their axes, so the
-    space need not: an axis the space leaves unset takes the cell's first value for parsing."""
+    """The study's space (a file path or an inline mapping, whose relative paths are the spec
+    file's). The cells fix their axes, so the space need not: an axis the space leaves unset
+    takes the cell's first value for parsing."""
     import copy
 
     if isinstance(source, dict):
@@ -238,7 +247,7 @@ def _load_cell_space(
         base.update(fixed)
         for axis, values in cells.items():
             base.setdefault(axis, values[0])
-    space, problems = parse_space(raw, path)
+    space, problems = parse_space(raw, path, base_dir=None if path else spec_dir)
     if problems:
         raise UserInputError(f"{where}{what}: {problems[0]}")
     assert space is not None

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from torch import nn
+
 from tune_flow.data import (
     AUGMENTATIONS,
     NORMALIZATIONS,
@@ -27,8 +29,9 @@ from tune_flow.evaluation.sampling import (
 from tune_flow.evaluation.sampling import (
     METHODS as SAMPLING_METHODS,
 )
-from tune_flow.models import ACTIVATIONS, ARCHITECTURES
-from tune_flow.training.flows import FLOWS
+from tune_flow.import_path import is_import_path
+from tune_flow.models import ACTIVATIONS, build_model, network_builder
+from tune_flow.training.flows import ProbabilityPath, build_flow, flow_builder
 
 DEVICE_PATTERN = re.compile(r"^(auto|cpu|cuda(:\d+)?|mps)$")
 
@@ -38,7 +41,10 @@ class TrainingConfig:
     """One flow-matching training run.
 
     The study axes (``arch``, ``flow``, ``dataset``, ``aug``) and the run's ``group`` are required;
-    everything else has a default. The study's locked settings (``ema_decay``, ``grad_clip``,
+    everything else has a default. ``arch``, ``flow`` and ``dataset`` take a built-in name or an
+    import path (``package.module:Name``, ``path/to/file.py:Name``); ``arch_args``,
+    ``flow_args`` and ``dataset_args`` are the keyword arguments of what they name, given as a
+    mapping or as dotted keys (``arch_args.channels: 64``). The study's locked settings (``ema_decay``, ``grad_clip``,
     ``patience``, ``warmup_steps``) are kept out of ``repr`` but can still be set explicitly.
     """
 
@@ -48,6 +54,11 @@ class TrainingConfig:
     dataset: str  # built-in name, "source->target", or a file path
     aug: str
     group: str
+
+    # Constructor arguments of what the study axes name (checked against its signature).
+    arch_args: dict[str, Any] = field(default_factory=dict)
+    flow_args: dict[str, Any] = field(default_factory=dict)
+    dataset_args: dict[str, Any] = field(default_factory=dict)
 
     # Optimisation (tunable).
     lr: float = 1e-3  # peak learning rate of AdamW
@@ -121,11 +132,21 @@ class TrainingConfig:
         dataset = self.dataset.replace(PAIR_SEPARATOR, "_to_")
         if "/" in dataset:
             dataset = Path(dataset).stem
-        raw = "-".join([self.arch, self.flow, dataset, self.aug, self.group])
+        raw = "-".join(
+            [_short(self.arch), _short(self.flow), _short(dataset), self.aug, self.group]
+        )
         return re.sub(r"[^A-Za-z0-9._-]+", "_", raw).strip("_")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    def build_network(self, shape: tuple[int, ...] | int) -> nn.Module:
+        """The velocity network ``arch`` names, for points of ``shape``."""
+        return build_model(self.arch, shape, self.to_dict(), self.arch_args)
+
+    def build_flow(self) -> ProbabilityPath:
+        """The probability path ``flow`` names."""
+        return build_flow(self.flow, {"sigma": self.sigma}, self.flow_args)
 
     @classmethod
     def field_names(cls) -> list[str]:
@@ -138,6 +159,7 @@ class TrainingConfig:
         Raises :class:`UserInputError` naming an unknown key with the closest valid names and the
         valid set, a missing required key, or (with ``validate``) the first invalid value.
         """
+        values = fold_dotted_keys(values)
         names = cls.field_names()
         for key in values:
             if key not in names:
@@ -169,8 +191,8 @@ class TrainingConfig:
 
     def validate(self) -> TrainingConfig:
         """Raise :class:`UserInputError` naming the field and the rule of the first invalid value."""
-        _check_choice("arch", self.arch, ARCHITECTURES)
-        _check_choice("flow", self.flow, FLOWS)
+        network_builder(self.arch, self.arch_args)
+        flow_builder(self.flow, self.flow_args)
         _check_choice("aug", self.aug, AUGMENTATIONS)
         _check_choice("activation", self.activation, ACTIVATIONS)
         _check_choice("normalize", self.normalize, dict.fromkeys(NORMALIZATIONS))
@@ -190,7 +212,12 @@ class TrainingConfig:
             "a non-empty list of step counts >= 1",
         )
         source, target = parse_dataset(self.dataset, self.source)
-        check_dataset_name(target)
+        check_dataset_name(target, dataset_args=self.dataset_args)
+        if self.dataset_args and not is_import_path(target):
+            raise UserInputError(
+                f"`dataset_args` {self.dataset_args!r} are the arguments of a dataset callable, "
+                f"but `dataset` {target!r} is a built-in dataset or a file"
+            )
         if source is not None:
             check_dataset_name(source, "source")
         if not self.group or not isinstance(self.group, str):
@@ -247,6 +274,44 @@ class TrainingConfig:
             validate_stats_file(self.stats_path, dim)
 
 
+ARGUMENT_FIELDS = ("arch_args", "flow_args", "dataset_args")
+
+
+def fold_dotted_keys(values: dict[str, Any]) -> dict[str, Any]:
+    """``{"arch_args.channels": 64}`` -> ``{"arch_args": {"channels": 64}}``: how a space
+    searches one constructor argument and how it appears in trials.csv (a flat column)."""
+    out: dict[str, Any] = {}
+    dotted: dict[str, dict[str, Any]] = {}
+    for key, value in values.items():
+        head, dot, rest = str(key).partition(".")
+        if dot and head in ARGUMENT_FIELDS:
+            dotted.setdefault(head, {})[rest] = value
+        else:
+            out[key] = value
+    for head, args in dotted.items():
+        given = out.get(head) or {}
+        if not isinstance(given, dict):
+            raise UserInputError(f"The value of `{head}` is {given!r}, but must be a mapping.")
+        out[head] = {**given, **args}
+    return out
+
+
+def dotted_keys(values: dict[str, Any]) -> dict[str, Any]:
+    """The inverse of :func:`fold_dotted_keys`: one flat key per constructor argument."""
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        if key in ARGUMENT_FIELDS and isinstance(value, dict):
+            out.update({f"{key}.{name}": v for name, v in value.items()})
+        else:
+            out[key] = value
+    return out
+
+
+def _short(name: str) -> str:
+    """An import path's attribute name (``pkg.nets:UNet`` -> ``UNet``) for run names."""
+    return name.rsplit(":", 1)[1] if is_import_path(name) else name
+
+
 def _check(name: str, value: Any, ok: bool, rule: str) -> None:
     if not ok:
         raise UserInputError(f"The value of `{name}` is {value!r}, but must be `{rule}`.")
@@ -262,6 +327,13 @@ def _check_choice(name: str, value: str, registry: typing.Mapping[str, Any]) -> 
 
 def _coerce(name: str, value: Any, hint: Any) -> Any:
     """Coerce a YAML/CLI value to the field's type; YAML reads ``1e-5`` as a string."""
+    if typing.get_origin(hint) is dict:  # arch_args and friends: the callable checks values
+        if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+            raise UserInputError(
+                f"The value of `{name}` is {value!r}, but must be a mapping of argument names "
+                "to values."
+            )
+        return dict(value)
     if typing.get_origin(hint) is list:  # eval_steps: a count or a list of counts
         items = value if isinstance(value, (list, tuple)) else [value]
         return [_coerce(name, item, typing.get_args(hint)[0]) for item in items]

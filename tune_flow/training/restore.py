@@ -16,7 +16,6 @@ from torch import nn
 from tune_flow.data import FlowData, NormalizationStats, build_data
 from tune_flow.errors import UserInputError
 from tune_flow.evaluation.in_trial import draw_source
-from tune_flow.models import build_model
 from tune_flow.training.checkpoint import BEST_MODEL_FILENAME, CHECKPOINT_FILENAME, load_checkpoint
 from tune_flow.training.config import TrainingConfig
 from tune_flow.training.device import resolve_device
@@ -91,7 +90,7 @@ def ema_weights(state: dict[str, Any], dim: int | None = None) -> dict[str, torc
     if "ema" not in state:
         return state["model"]
     config = TrainingConfig.from_dict({**state["config"], "device": "cpu"})
-    model = build_model(config, dim if dim is not None else _dim(state, config))
+    model = config.build_network(dim if dim is not None else _dim(state, config))
     model.load_state_dict(state["model"])
     ema = EMAModel(model, config.ema_decay)
     ema.load_state_dict(state["ema"])
@@ -117,7 +116,7 @@ def load_run(path: Path, device: str = "auto") -> RestoredRun:
         seed_everything(config.seed)
         data = build_data(config)
         stats, dim, pool = data.stats, data.dim, data.x_0_test
-    model = build_model(config, dim).to(target)
+    model = config.build_network(dim).to(target)
     model.load_state_dict(ema_weights(state, dim))
     model.eval()
     return RestoredRun(config, model, target, int(state["epoch"]), stats, dim, pool)
