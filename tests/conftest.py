@@ -6,6 +6,11 @@ import os
 
 import pytest
 
+# The digits classifier of tune_flow.evaluation.digits_frechet is trained once per machine into
+# this cache (not the user's ~/.cache), and reused by later test runs.
+os.environ.setdefault(
+    "TUNE_FLOW_CACHE", os.path.join(__import__("tempfile").gettempdir(), "tune_flow_test_cache")
+)
 # Tests never talk to W&B's servers.
 os.environ.setdefault("WANDB_MODE", "offline")
 os.environ.setdefault("WANDB_SILENT", "true")

@@ -27,7 +27,7 @@ def _with(**changes):
 
 
 def _cases(tmp_path):
-    np.save(tmp_path / "rank3.npy", np.zeros((10, 2, 2)))
+    np.save(tmp_path / "rank1.npy", np.zeros(10))
     nan = np.random.default_rng(0).normal(size=(100, 2))
     nan[5, 0] = np.nan
     np.save(tmp_path / "nan.npy", nan)
@@ -82,7 +82,7 @@ def _cases(tmp_path):
         "res_gpu": (_with(resources_per_trial={"gpu": -0.5}), "`resources_per_trial.gpu` is -0.5"),
         "res_zero_cpu": (_with(resources_per_trial={"cpu": 0}), "cpu > 0"),
         "data_missing": (_with(base_dataset=str(tmp_path / "nope.npy")), "does not exist"),
-        "data_shape": (_with(base_dataset=str(tmp_path / "rank3.npy")), "must be 2-D"),
+        "data_shape": (_with(base_dataset=str(tmp_path / "rank1.npy")), "must be (N, *shape)"),
         "data_nan": (_with(base_dataset=str(tmp_path / "nan.npy")), "1 NaN/inf value(s)"),
         "time_attr": (
             _with(scheduler={"type": "asha", "time_attr": "steps"}),
@@ -125,6 +125,7 @@ def _cases(tmp_path):
         "dataset_nan": (_with(base_dataset=f"{bad}:nan_points"), "1 NaN/inf value(s)"),
         "dataset_rank": (_with(base_dataset=f"{bad}:flat_points"), "at least 2 axes"),
         "code_missing": (_with(code="no_such_folder"), "no_such_folder' does not exist"),
+        "aug_shape": (_with(base_aug=f"{bad}:squash"), "returned (4, 1), but must return (4, 2)"),
     }
     cases = []
     for name, (space, fragment) in spaces.items():
@@ -230,6 +231,10 @@ def nan_points(n_samples, seed):
 
 def flat_points(n_samples, seed):
     return np.zeros(n_samples)
+
+
+def squash(x, std, generator):
+    return x[:, :1]
 """
 
 SCRIPT = r"""

@@ -16,11 +16,12 @@ BASE = dict(arch="mlp", flow="icfm", aug="none", group="g", n_samples=500)
 @pytest.mark.parametrize("name", DATASETS)
 def test_builtin_datasets_are_finite_and_seeded(name):
     a, b, c = generate(name, 300, seed=1), generate(name, 300, seed=1), generate(name, 300, seed=2)
-    assert a.ndim == 2 and a.shape[1] == (64 if name == "digits" else 2)
+    assert a.shape[1:] == ((1, 8, 8) if name == "digits" else (2,))
     assert np.isfinite(a).all() and np.array_equal(a, b)
     if name != "digits":
         assert len(a) == 300 and not np.array_equal(a, c)
-    assert shape(name, 300) == a.shape  # what the search's driver checks instead of generating
+    # What the search's driver checks instead of generating.
+    assert shape(name, 300) == (len(a), a.shape[1:])
 
 
 @pytest.mark.parametrize(
@@ -41,7 +42,10 @@ def test_check_data_counts_the_rows_build_data_trains_on(changes):
     "changes, match",
     [
         ({"dataset": "digits", "aug": "rotate"}, "needs 2-D data"),
-        ({"dataset": "digits->moons"}, "features, target"),
+        (
+            {"dataset": "digits->moons"},
+            r"points of shape \(1, 8, 8\), target 'moons' has 2 features",
+        ),
         ({"dataset": "moons", "n_samples": 12, "val_size": 6, "test_size": 6}, "fewer than"),
     ],
 )
@@ -141,8 +145,32 @@ def test_every_file_format_loads(tmp_path):
     assert data.x_0_train is not None
 
 
+def test_a_file_of_images_loads_in_its_shape(tmp_path):
+    images = np.random.default_rng(0).normal(size=(50, 1, 4, 4)).astype(np.float32)
+    np.save(tmp_path / "images.npy", images)
+    assert load_array(tmp_path / "images.npy").shape == (50, 1, 4, 4)
+    data = build_data(TrainingConfig.from_dict({**BASE, "dataset": str(tmp_path / "images.npy")}))
+    assert data.shape == (1, 4, 4) and data.dim == 16
+    assert data.stats.mean.shape == (1,)  # one channel: per-channel statistics
+
+
+def test_standard_normalisation_is_per_channel_for_images():
+    x = torch.randn(100, 3, 4, 4) * torch.tensor([1.0, 5.0, 0.5]).view(1, 3, 1, 1) + 2.0
+    stats = NormalizationStats.fit(x, mode="standard")
+    assert stats.mean.shape == stats.std.shape == (3,)
+    z = stats.normalize(x)
+    per_channel = z.transpose(0, 1).reshape(3, -1)
+    torch.testing.assert_close(per_channel.mean(1), torch.zeros(3), atol=1e-5, rtol=0)
+    torch.testing.assert_close(per_channel.std(1), torch.ones(3), atol=1e-5, rtol=0)
+    torch.testing.assert_close(stats.denormalize(z), x, atol=1e-5, rtol=1e-5)
+    # Vectors are unchanged: one statistic per feature, as before.
+    v = torch.randn(100, 2) * torch.tensor([1.0, 3.0])
+    v_stats = NormalizationStats.fit(v, mode="standard")
+    torch.testing.assert_close(v_stats.std, v.std(0))
+
+
 def test_file_errors_are_one_clear_line(tmp_path):
-    np.save(tmp_path / "rank3.npy", np.zeros((4, 2, 2)))
+    np.save(tmp_path / "rank1.npy", np.zeros(4))
     bad = np.zeros((30, 2))
     bad[3, 1] = np.nan
     bad[7, 0] = np.inf
@@ -150,7 +178,7 @@ def test_file_errors_are_one_clear_line(tmp_path):
     pd.DataFrame({"a": [1.0, 2.0], "b": ["x", "y"]}).to_csv(tmp_path / "text.csv", index=False)
     cases = {
         "missing.npy": "does not exist",
-        "rank3.npy": "must be 2-D",
+        "rank1.npy": "must be (N, *shape)",
         "nan.npy": "2 NaN/inf value(s) in 2 row(s), first at (row 3, col 1)",
         "text.csv": "non-numeric column(s) b",
     }

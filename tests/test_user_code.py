@@ -163,3 +163,19 @@ def test_debug_runs_the_user_network_in_this_process(project, monkeypatch, capsy
     assert cli.main(argv) == 0
     assert calls and set(calls) == {os.getpid()}
     assert "debug trial done" in capsys.readouterr().out
+
+
+def test_a_user_augmentation_by_file_path_trains(tmp_path):
+    (tmp_path / "augs.py").write_text(
+        "import torch\n"
+        "def mirror_x(x, std, generator):\n"
+        "    signs = torch.randint(0, 2, (len(x), 1), generator=generator, device=x.device)\n"
+        "    return torch.cat([x[:, :1] * (2 * signs - 1), x[:, 1:]], dim=1)\n"
+    )
+    config = TrainingConfig.from_dict(
+        dict(arch="mlp", flow="icfm", dataset="moons", aug=f"{tmp_path / 'augs.py'}:mirror_x",
+             group="g", n_samples=500, max_epochs=1, eval_samples=0, device="cpu")
+    )  # fmt: skip
+    assert config.run_name == "mlp-icfm-moons-mirror_x-g"
+    assert probe_config(config)[0] == 400
+    assert FlowTrainer(config).train()["epochs_run"] == 1

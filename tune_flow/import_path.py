@@ -48,7 +48,7 @@ def absolute_import_path(value: Any, base_dir: Path) -> Any:
 
 
 # Config fields that take an import path.
-IMPORT_PATH_FIELDS = ("arch", "flow", "dataset", "source")
+IMPORT_PATH_FIELDS = ("arch", "flow", "dataset", "source", "aug")
 
 
 def absolute_import_paths(values: Mapping[str, Any], base_dir: Path) -> dict[str, Any]:

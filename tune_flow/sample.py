@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
             header = ",".join(f"x{i}" for i in range(flat.shape[1]))
             np.savetxt(out, flat, delimiter=",", header=header, comments="")
         print(
-            f"wrote {len(samples)} samples ({run.dim}-d, original units, {solver.describe()}) "
+            f"wrote {len(samples)} samples of shape {run.shape} (original units, {solver.describe()}) "
             f"to {out}"
         )
     if reference is not None:

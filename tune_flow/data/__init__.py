@@ -6,6 +6,7 @@ The trainer keeps whole splits resident on its device and batches by index permu
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -33,8 +34,9 @@ if TYPE_CHECKING:
 
 @dataclass
 class FlowData:
-    """Normalised splits, each (N_split, D) float32 on the CPU; ``x_0_*`` is None when the source
-    is a standard normal. ``stats`` maps back to original units."""
+    """Normalised splits, each (N_split, *shape) float32 on the CPU (shape (D,) for vectors,
+    (C, H, W) for images); ``x_0_*`` is None when the source is a standard normal. ``stats``
+    maps back to original units."""
 
     x_1_train: torch.Tensor
     x_1_val: torch.Tensor
@@ -45,8 +47,14 @@ class FlowData:
     stats: NormalizationStats
 
     @property
+    def shape(self) -> tuple[int, ...]:
+        """One point's shape."""
+        return tuple(self.x_1_train.shape[1:])
+
+    @property
     def dim(self) -> int:
-        return self.x_1_train.shape[1]
+        """Numbers per point (the product of :attr:`shape`): what sample metrics compare."""
+        return math.prod(self.shape)
 
 
 def parse_dataset(dataset: str, source: str | None = None) -> tuple[str | None, str]:
@@ -97,17 +105,26 @@ def _split(array: np.ndarray, config: TrainingConfig, seed: int) -> tuple[torch.
 
 
 def _check_features(
-    aug: str, source: str | None, target: str, source_dim: int | None, dim: int
+    aug: str,
+    source: str | None,
+    target: str,
+    source_shape: tuple[int, ...] | None,
+    shape: tuple[int, ...],
 ) -> None:
-    """Refuse a source whose features differ from the target's, and a 2-D augmentation on data
-    that is not 2-D."""
-    if source_dim is not None and source_dim != dim:
+    """Refuse a source whose point shape differs from the target's, and a 2-D augmentation on
+    data that is not 2-D."""
+    if source_shape is not None and tuple(source_shape) != tuple(shape):
         raise UserInputError(
-            f"source {source!r} has {source_dim} features, target {target!r} has "
-            f"{dim}; they must match"
+            f"source {source!r} has {_points(source_shape)}, target {target!r} has "
+            f"{_points(shape)}; they must match"
         )
-    if aug in TWO_D_ONLY and dim != 2:
-        raise UserInputError(f"aug {aug!r} needs 2-D data, but {target!r} has {dim} features")
+    if aug in TWO_D_ONLY and tuple(shape) != (2,):
+        raise UserInputError(f"aug {aug!r} needs 2-D data, but {target!r} has {_points(shape)}")
+
+
+def _points(shape: tuple[int, ...]) -> str:
+    """``5 features`` for vectors, ``points of shape (1, 8, 8)`` otherwise."""
+    return f"{shape[0]} features" if len(shape) == 1 else f"points of shape {tuple(shape)}"
 
 
 def check_data(config: TrainingConfig) -> int:
@@ -125,17 +142,17 @@ def inspect_data(config: TrainingConfig) -> tuple[int, tuple[int, ...]]:
     source, target = parse_dataset(config.dataset, config.source)
     if any(_is_loaded(name) for name in (source, target) if name is not None):
         data = build_data(config)
-        config.validate_stats_path(data.dim)
-        return len(data.x_1_train), tuple(data.x_1_train.shape[1:])
+        config.validate_stats_path(data.shape[0])
+        return len(data.x_1_train), data.shape
     # split_indices refuses too few rows; the split sizes do not depend on its seed (0 here).
-    rows, dim = shape(target, config.n_samples)
-    source_rows, source_dim = (None, None) if source is None else shape(source, config.n_samples)
-    _check_features(config.aug, source, target, source_dim, dim)
+    rows, point = shape(target, config.n_samples)
+    source_rows, source_point = (None, None) if source is None else shape(source, config.n_samples)
+    _check_features(config.aug, source, target, source_point, point)
     if source_rows is not None:
         split_indices(source_rows, config.val_size, config.test_size, config.train_size, 0)
-    config.validate_stats_path(dim)
+    config.validate_stats_path(point[0])
     train = split_indices(rows, config.val_size, config.test_size, config.train_size, 0).train
-    return len(train), (dim,)
+    return len(train), point
 
 
 def build_data(config: TrainingConfig) -> FlowData:
@@ -146,12 +163,7 @@ def build_data(config: TrainingConfig) -> FlowData:
     """
     source, target = parse_dataset(config.dataset, config.source)
     x_0, x_1 = _load(target, config.n_samples, config.data_seed, "target", config.dataset_args)
-    if x_1.ndim != 2:
-        raise UserInputError(
-            f"`dataset` {target!r} has points of shape {x_1.shape[1:]}; this version trains on "
-            "vectors (N, D) only: flatten them, e.g. x.reshape(len(x), -1)"
-        )
-    dim = x_1.shape[1]
+    point = tuple(x_1.shape[1:])
     x_1_train, x_1_val, x_1_test = _split(x_1, config, config.data_seed)
     del x_1  # the splits are copies: keep peak memory at ~2x the data, not 3x
     x_0_splits: tuple[torch.Tensor | None, ...] = (None, None, None)
@@ -163,12 +175,12 @@ def build_data(config: TrainingConfig) -> FlowData:
             )
         _, x_0 = _load(source, config.n_samples, config.data_seed + 1, "source")
     if x_0 is not None:
-        _check_features(config.aug, source or target, target, x_0.shape[1], dim)
+        _check_features(config.aug, source or target, target, tuple(x_0.shape[1:]), point)
         x_0_splits = _split(x_0, config, config.data_seed + 1)
     else:
-        _check_features(config.aug, source, target, None, dim)
+        _check_features(config.aug, source, target, None, point)
     if config.stats_path is not None:
-        stats = validate_stats_file(config.stats_path, dim=dim)
+        stats = validate_stats_file(config.stats_path, dim=point[0])
     else:
         stats = NormalizationStats.fit(x_1_train, x_0_splits[0], config.normalize)
     x_0_train, x_0_val, x_0_test = (
@@ -192,7 +204,7 @@ FRESH_DRAW_SEED_OFFSET = 7919
 
 
 def independent_target_points(config: TrainingConfig, data: FlowData, n: int) -> torch.Tensor:
-    """Up to ``n`` target points (n, D) in original units drawn independently of the validation
+    """Up to ``n`` target points (n, *shape) in original units drawn independently of the validation
     and test splits: what a perfect model would generate, for the floor of a sample metric
     (:mod:`tune_flow.evaluation.floor`). A fresh draw for built-in datasets generated to
     ``n_samples`` and for dataset callables that take ``seed`` and ``n_samples``; the training
@@ -208,10 +220,11 @@ def independent_target_points(config: TrainingConfig, data: FlowData, n: int) ->
 
 
 class FlowDataset(Dataset):
-    """Map-style dataset of (x_0, x_1) pairs, each (D,), for users who want a DataLoader.
+    """Map-style dataset of (x_0, x_1) pairs, each one point (*shape,), for users who want a
+    DataLoader.
 
     Args:
-        x_1: (N, D) target samples. x_0: (M, D) source samples, or None for a standard normal
+        x_1: (N, *shape) target samples. x_0: (M, *shape) source samples, or None for a standard normal
             source (drawn per item from ``seed`` + index, so the dataset is deterministic).
     """
 
@@ -227,7 +240,7 @@ class FlowDataset(Dataset):
         if self.x_0 is not None:
             return self.x_0[index % len(self.x_0)], self.x_1[index]
         gen = torch.Generator().manual_seed(self.seed * 1_000_003 + index)
-        return torch.randn(self.x_1.shape[1], generator=gen), self.x_1[index]
+        return torch.randn(self.x_1.shape[1:], generator=gen), self.x_1[index]
 
 
 def create_dataloader(

@@ -1,4 +1,5 @@
-"""Loading user datasets from files: .npy, .npz, .pt, .csv, .parquet, each N x D floats."""
+"""Loading user datasets from files: .npy, .npz, .pt (N, *shape) arrays, e.g. (N, D) vectors or
+(N, C, H, W) images; .csv and .parquet (N, D) tables."""
 
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ def absolute_paths(values: dict[str, Any], cwd: Path) -> dict[str, Any]:
 
 
 def load_array(path: str | Path, role: str = "target") -> np.ndarray:
-    """Read an (N, D) float32 array; ``role`` ("target"/"source") picks the key in archives.
+    """Read an (N, *shape) float32 array; ``role`` ("target"/"source") picks the key in archives.
 
     Raises :class:`UserInputError` with one line for a missing file, an unknown suffix, a wrong
     rank, non-numeric columns or NaN/inf values (how many and where).
@@ -104,10 +105,10 @@ def _pick(obj: dict, keys: tuple[str, ...], path: Path, role: str):  # type: ign
 
 
 def _check_matrix(array: np.ndarray, path: Path) -> np.ndarray:
-    if array.ndim != 2:
+    if array.ndim < 2:
         raise UserInputError(
             f"dataset file {str(path)!r} holds an array of shape {tuple(array.shape)}, "
-            "but must be 2-D (N samples x D features)"
+            "but must be (N, *shape): N samples of D features (N x D) or of images (N x C x H x W)"
         )
     if not np.issubdtype(array.dtype, np.number) or np.iscomplexobj(array):
         raise UserInputError(
@@ -116,7 +117,7 @@ def _check_matrix(array: np.ndarray, path: Path) -> np.ndarray:
     array = array.astype(np.float32)
     bad = ~np.isfinite(array)
     if bad.any():
-        rows, cols = np.nonzero(bad)
+        rows, cols = np.nonzero(bad.reshape(len(bad), -1))
         where = ", ".join(f"(row {r}, col {c})" for r, c in zip(rows[:3], cols[:3], strict=True))
         more = " ..." if len(rows) > 3 else ""
         raise UserInputError(

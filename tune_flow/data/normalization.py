@@ -8,6 +8,10 @@ modes are. Samples are always mapped back to the data's original units.
     global     per-feature mean, one scale for all features (the RMS of their stds): keeps the
                aspect ratio and the relative spread of the features
     none       identity: train in the data's own units
+
+A "feature" is an index of axis 1: a coordinate of (N, D) vectors, a channel of (N, C, H, W)
+images (per-channel statistics over all pixels, as image models normalise). The stats are (F,)
+tensors either way and broadcast over the remaining axes.
 """
 
 from __future__ import annotations
@@ -25,7 +29,8 @@ NORMALIZATIONS = ("standard", "global", "none")
 
 @dataclass
 class NormalizationStats:
-    """Mean and std (D,) of the target samples, and of the source samples when there are any."""
+    """Mean and std (F,) per feature/channel (axis 1) of the target samples, and of the source
+    samples when there are any."""
 
     mean: torch.Tensor
     std: torch.Tensor
@@ -36,7 +41,7 @@ class NormalizationStats:
     def fit(
         cls, x_1: torch.Tensor, x_0: torch.Tensor | None = None, mode: str = "standard"
     ) -> NormalizationStats:
-        """Stats of training samples x_1 (N, D) and optional source samples x_0 (M, D).
+        """Stats of training samples x_1 (N, *shape) and optional source samples x_0 (M, *shape).
 
         ``mode``: one of :data:`NORMALIZATIONS` (see the module docstring)."""
         if mode not in NORMALIZATIONS:
@@ -47,11 +52,13 @@ class NormalizationStats:
         def mean_std(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
             if mode == "none":
                 return torch.zeros(x.shape[1]), torch.ones(x.shape[1])
-            std = x.std(dim=0)
+            # One row per value of a feature/channel: (N * H * W, C) for images, x for vectors.
+            rows = x.transpose(0, 1).reshape(x.shape[1], -1).T
+            std = rows.std(dim=0)
             if mode == "global":
                 std = std.square().mean().sqrt().expand(x.shape[1]).clone()
             # Constant features would divide by zero: leave them unscaled.
-            return x.mean(dim=0), torch.where(std > 1e-8, std, torch.ones_like(std))
+            return rows.mean(dim=0), torch.where(std > 1e-8, std, torch.ones_like(std))
 
         mean, std = mean_std(x_1)
         if x_0 is None:
@@ -59,20 +66,20 @@ class NormalizationStats:
         return cls(mean, std, *mean_std(x_0))
 
     def normalize(self, x: torch.Tensor) -> torch.Tensor:
-        return (x - self.mean.to(x.device)) / self.std.to(x.device)
+        return (x - _along(self.mean, x)) / _along(self.std, x)
 
     def normalize_(self, x: torch.Tensor) -> torch.Tensor:
         """In place, for fresh split copies of large datasets (no second copy in memory)."""
-        return x.sub_(self.mean.to(x.device)).div_(self.std.to(x.device))
+        return x.sub_(_along(self.mean, x)).div_(_along(self.std, x))
 
     def denormalize(self, x: torch.Tensor) -> torch.Tensor:
         """Back to the data's original units."""
-        return x * self.std.to(x.device) + self.mean.to(x.device)
+        return x * _along(self.std, x) + _along(self.mean, x)
 
     def normalize_source(self, x: torch.Tensor) -> torch.Tensor:
         if self.source_mean is None or self.source_std is None:
             return x
-        return (x - self.source_mean.to(x.device)) / self.source_std.to(x.device)
+        return (x - _along(self.source_mean, x)) / _along(self.source_std, x)
 
     def to_dict(self) -> dict[str, torch.Tensor | None]:
         return {
@@ -96,8 +103,14 @@ class NormalizationStats:
         return validate_stats_file(path, dim)
 
 
+def _along(stat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """(F,) stats shaped to broadcast over axis 1 of x (B, F, ...) on x's device."""
+    return stat.to(x.device).view(-1, *([1] * (x.dim() - 2)))
+
+
 def validate_stats_file(path: str | Path, dim: int | None = None) -> NormalizationStats:
-    """Load ``path`` and check it holds finite, positive-std stats of ``dim`` features."""
+    """Load ``path`` and check it holds finite, positive-std stats of ``dim`` features (or
+    channels: axis 1 of the data)."""
     path = Path(path)
     if not path.is_file():
         raise UserInputError(f"stats_path {str(path)!r} does not exist")

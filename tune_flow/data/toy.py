@@ -1,4 +1,4 @@
-"""Built-in datasets, generated locally (no downloads), as (N, D) float32 arrays.
+"""Built-in datasets, generated locally (no downloads), as (N, *shape) float32 arrays.
 
 scikit-learn's generators are used where it has one. Constants (in the data's own units, before
 normalisation):
@@ -11,8 +11,8 @@ normalisation):
 - ``checkerboard``: uniform on the 8 black squares of a 4 x 4 board of side-2 squares on
   [-4, 4]^2 (FFJORD's toy).
 - ``pinwheel``: 5 arms, radial std 0.3, tangential std 0.1, rate 0.25 (FFJORD's toy).
-- ``digits``: scikit-learn's bundled UCI 8x8 handwritten digits, 1797 x 64, pixel values 0-16
-  (a real dataset; ``n_samples`` does not apply).
+- ``digits``: scikit-learn's bundled UCI 8x8 handwritten digits as 1797 images (N, 1, 8, 8),
+  pixel values 0-16 (a real dataset; ``n_samples`` does not apply).
 
 The two checkerboard/pinwheel/8gaussians generators are written by hand because scikit-learn has
 no equivalent; they follow the FFJORD / torchcfm definitions.
@@ -74,7 +74,7 @@ def _pinwheel(n: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def _digits(n: int, rng: np.random.Generator) -> np.ndarray:
-    return _sklearn_datasets().load_digits().data
+    return _sklearn_datasets().load_digits().images[:, None]  # (1797, 1, 8, 8)
 
 
 def _seed(rng: np.random.Generator) -> int:
@@ -93,19 +93,21 @@ TOY_DATASETS: dict[str, Callable[[int, np.random.Generator], np.ndarray]] = {
 }
 
 
-# Features of each built-in dataset, and rows where ``n_samples`` does not apply: the search's
-# driver checks a space against these instead of generating the data (scikit-learn's import alone
-# is ~1 s on its critical path). tests/test_data.py checks them against generate().
-_FEATURES = {name: 2 for name in TOY_DATASETS} | {"digits": 64}
+# One point's shape for each built-in dataset, and rows where ``n_samples`` does not apply: the
+# search's driver checks a space against these instead of generating the data (scikit-learn's
+# import alone is ~1 s on its critical path). tests/test_data.py checks them against generate().
+_POINT_SHAPES: dict[str, tuple[int, ...]] = {name: (2,) for name in TOY_DATASETS} | {
+    "digits": (1, 8, 8)
+}
 FIXED_ROWS = {"digits": 1797}
 
 
-def shape(name: str, n_samples: int) -> tuple[int, int]:
-    """(rows, features) of what ``generate(name, n_samples, seed)`` returns, for any seed."""
-    return FIXED_ROWS.get(name, n_samples), _FEATURES[name]
+def shape(name: str, n_samples: int) -> tuple[int, tuple[int, ...]]:
+    """(rows, one point's shape) of what ``generate(name, n_samples, seed)`` returns."""
+    return FIXED_ROWS.get(name, n_samples), _POINT_SHAPES[name]
 
 
 def generate(name: str, n_samples: int, seed: int) -> np.ndarray:
-    """``n_samples`` points of the built-in dataset ``name`` as (N, D) float32."""
+    """``n_samples`` points of the built-in dataset ``name`` as (N, *shape) float32."""
     rng = np.random.default_rng(seed)
     return np.asarray(TOY_DATASETS[name](n_samples, rng), dtype=np.float32)

@@ -18,6 +18,9 @@ import torch
 from tune_flow.evaluation.metrics import energy_distance, wasserstein2
 
 SAMPLE_METRIC_NAMES = ("w2", "energy_distance")
+# Shown with their n and floor wherever present: the sample metrics, and the Frechet distance of
+# digit images (tune_flow.evaluation.digits_frechet) in a digits search's best_eval.json.
+SCORED_NAMES = (*SAMPLE_METRIC_NAMES, "frechet_digits")
 
 
 def sample_metrics(
@@ -68,7 +71,7 @@ def scored(values: dict[str, Any], n: int, floors: dict[str, float] | None) -> l
     floors = floors or {}
     return [
         ScoredMetric(name, float(values[name]), n, float(floors.get(name, math.nan)))
-        for name in SAMPLE_METRIC_NAMES
+        for name in SCORED_NAMES
         if name in values
     ]
 

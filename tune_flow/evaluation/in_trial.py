@@ -58,8 +58,10 @@ class SampleEvaluator:
     reference set.
 
     Args:
-        x_0: (n, D) source points in normalised units, drawn once (see :func:`fixed_source_draw`).
-        reference: (m, D) reference points in original units (the validation split).
+        x_0: (n, *shape) source points in normalised units, drawn once (see
+            :func:`fixed_source_draw`).
+        reference: (m, *shape) reference points in original units (the validation split);
+            the metrics compare points flattened to vectors.
         eval_steps: ODE steps per evaluation; each entry is reported (see the module docstring).
         method: ``euler``, ``midpoint`` or ``rk4``.
         stats: ``NormalizationStats`` mapping generated points back to original units.
@@ -77,13 +79,13 @@ class SampleEvaluator:
         independent: torch.Tensor | None = None,
     ) -> None:
         self.x_0 = x_0
-        self.reference = reference.detach().cpu().double()
+        self.reference = reference.detach().cpu().double().flatten(1)
         self.eval_steps = list(eval_steps)
         self.method = method
         self.stats = stats
         self.floors: dict[str, float] = {}
         if independent is not None:
-            floors = metric_floor(independent[: len(x_0)].double(), self.reference)
+            floors = metric_floor(independent[: len(x_0)].double().flatten(1), self.reference)
             self.floors = {f"{name}_floor": value for name, value in floors.items()}
 
     @torch.no_grad()
@@ -94,7 +96,7 @@ class SampleEvaluator:
             started = time.perf_counter()
             generated = sample(model, self.x_0, steps, self.method, self.stats)
             seconds = time.perf_counter() - started
-            values = sample_metrics(generated.double(), self.reference)
+            values = sample_metrics(generated.double().flatten(1), self.reference)
             for name, value in values.items():
                 out[f"{name}_{steps}steps"] = value
                 if i == 0:
@@ -106,23 +108,25 @@ class SampleEvaluator:
 
 def draw_source(
     n: int,
-    dim: int,
+    shape: int | tuple[int, ...],
     device: torch.device,
     generator: torch.Generator,
     pool: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """``n`` source points x_0 (n, D): standard normal, or rows of ``pool`` (a source dataset,
-    normalised) drawn with replacement. Training and evaluation draw alike."""
+    """``n`` source points x_0 (n, *shape) (an int D means (D,)): standard normal, or rows of
+    ``pool`` (a source dataset, normalised) drawn with replacement. Training and evaluation draw
+    alike."""
     if pool is None:
-        return torch.randn(n, dim, generator=generator, device=device)
+        shape = (shape,) if isinstance(shape, int) else tuple(shape)
+        return torch.randn(n, *shape, generator=generator, device=device)
     index = torch.randint(0, len(pool), (n,), generator=generator, device=device)
     return pool.to(device)[index]
 
 
 def fixed_source_draw(
-    n: int, dim: int, device: torch.device, pool: torch.Tensor | None = None
+    n: int, shape: int | tuple[int, ...], device: torch.device, pool: torch.Tensor | None = None
 ) -> torch.Tensor:
     """:func:`draw_source` from :data:`EVALUATION_SEED`: the same points for every trial and
     every evaluation."""
     generator = torch.Generator(device).manual_seed(EVALUATION_SEED)
-    return draw_source(n, dim, device, generator, pool)
+    return draw_source(n, shape, device, generator, pool)

@@ -3,7 +3,7 @@
 Every network, built-in or a user's ``package.module:Name``, is made by a builder
 ``builder(shape, **arch_args) -> nn.Module`` (:mod:`tune_flow.models.contract`). Adding a built-in
 is one builder plus one line in :data:`ARCHITECTURES`. The vector networks flatten any point
-shape: an MLP can learn 1x8x8 images as 64-vectors.
+shape (an MLP can learn 1x8x8 images as 64-vectors); ``unet`` takes images (C, H, W).
 
 Imports: torch and :mod:`tune_flow.import_path` only (no TrainingConfig, no Ray).
 """
@@ -28,6 +28,7 @@ from tune_flow.models.contract import (
 from tune_flow.models.mlp import ACTIVATIONS, MLP
 from tune_flow.models.resmlp import ResMLP
 from tune_flow.models.transformer import FeatureTransformer
+from tune_flow.models.unet import UNet
 
 
 class Flattened(nn.Module):
@@ -87,10 +88,22 @@ def transformer(
     )
 
 
+def unet(
+    shape: tuple[int, ...],
+    width: int = 64,
+    depth: int = 2,
+    dropout: float = 0.0,
+    time_embed_dim: int = 32,
+) -> nn.Module:
+    """:class:`UNet` for image points (C, H, W): ``width`` channels, ``depth`` halvings."""
+    return UNet(shape, width, depth, dropout, time_embed_dim)
+
+
 ARCHITECTURES: dict[str, NetworkBuilder] = {
     "mlp": mlp,
     "resmlp": resmlp,
     "transformer": transformer,
+    "unet": unet,
 }
 
 
@@ -124,6 +137,7 @@ __all__ = [
     "Flattened",
     "NetworkBuilder",
     "ResMLP",
+    "UNet",
     "build_model",
     "network_builder",
     "probe_network",

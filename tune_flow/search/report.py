@@ -2,7 +2,8 @@
 
 Writes into the experiment directory: ``curves.png`` (val-loss learning curves of every trial,
 coloured by stop reason), ``params.png`` (best val loss against each searched parameter),
-``samples.png`` for 2-D data (the best model's samples beside the test data), and ``report.html``
+``samples.png`` for 2-D data and images (the best model's samples beside the test data: a
+scatter plot, or grids of images), and ``report.html``
 (the figures, the top-k table and Optuna's interactive plotly plots with plotly.js embedded once,
 so it opens offline from disk; it references only those files, next to it).
 """
@@ -137,7 +138,7 @@ def write_report(experiment: str | Path, top_k: int = 10, samples: int = 2000) -
             and _samples_figure(Path(best["checkpoint"]), experiment / "samples.png", samples)
         )
     ):
-        caption = "Samples of the best trial's model (EMA weights) beside the test data"
+        caption = "Samples of the chosen model (EMA weights) beside the test data"
         if evaluated is not None:
             caption += ": the points best_eval.json was computed from"
         figures.append(("samples.png", caption))
@@ -340,18 +341,76 @@ def _samples_figure(checkpoint: Path, path: Path, n: int) -> bool:
     from tune_flow.training.restore import load_run
 
     run = load_run(checkpoint, device="cpu")
-    if run.dim != 2:
+    if run.shape != (2,) and not is_image_shape(run.shape):
         return False
-    generated = generate(run, n).numpy()
+    generated = generate(run, n if run.shape == (2,) else GRID_SIDE**2).numpy()
     test = run.stats.denormalize(run.data.x_1_test).numpy()
-    return _scatter(generated, test, f"chosen model, {n} samples", path)
+    return _scatter(generated, test, f"chosen model, {len(generated)} samples", path)
+
+
+GRID_SIDE = 8  # image grids show 8 x 8 samples
+
+
+def is_image_shape(shape: tuple[int, ...]) -> bool:
+    """(C, H, W) with 1 (grey) or 3 (RGB) channels: drawn as images."""
+    return len(shape) == 3 and shape[0] in (1, 3)
+
+
+def image_mosaic(images: Any, side: int = GRID_SIDE) -> Any:
+    """Up to ``side`` x ``side`` images (n, C, H, W) tiled into one (side*H, side*W[, 3]) array
+    scaled to [0, 1] by the first image set's own range (no assumed pixel range)."""
+    import numpy as np
+
+    images = np.asarray(images[: side * side], dtype=np.float64)
+    n, c, h, w = images.shape
+    canvas = np.full((side * (h + 1), side * (w + 1), c), np.nan)
+    for i, image in enumerate(images):
+        r, q = divmod(i, side)
+        canvas[r * (h + 1) : r * (h + 1) + h, q * (w + 1) : q * (w + 1) + w] = image.transpose(
+            1, 2, 0
+        )
+    return canvas[..., 0] if c == 1 else canvas
+
+
+def shown_images(mosaic: Any, low: float, high: float) -> dict[str, Any]:
+    """imshow arguments for a mosaic scaled from [low, high] to [0, 1]: grey images dark on white
+    (ink on paper, as digits are drawn), the gaps between images white."""
+    import numpy as np
+
+    scaled = np.clip((mosaic - low) / max(high - low, 1e-12), 0, 1)
+    if scaled.ndim == 2:
+        return {"X": np.nan_to_num(scaled, nan=0.0), "cmap": "gray_r", "vmin": 0, "vmax": 1}
+    return {"X": np.nan_to_num(scaled, nan=1.0)}
+
+
+def _image_grid(generated: Any, test: Any, title: str, path: Path) -> bool:
+    """Generated images beside test images, one pixel scale for both (the test images' range)."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    low, high = float(np.min(test)), float(np.max(test))
+    fig, axes = plt.subplots(1, 2, figsize=(9, 4.7))
+    for ax, images, name in (
+        (axes[0], test, f"test data ({len(test)})"),
+        (axes[1], generated, title),
+    ):
+        ax.imshow(**shown_images(image_mosaic(images), low, high))
+        ax.set_title(name)
+        ax.set_axis_off()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
 
 
 def _scatter(generated: Any, test: Any, title: str, path: Path) -> bool:
-    """Generated points (n, 2) beside the test data (m, 2); False (no figure) unless 2-D."""
+    """Generated points (n, 2) beside the test data (m, 2), or image grids for (n, C, H, W)
+    images; False (no figure) for other shapes."""
     import matplotlib.pyplot as plt
 
-    if generated.shape[1] != 2:
+    if is_image_shape(tuple(generated.shape[1:])):
+        return _image_grid(generated, test, title, path)
+    if generated.ndim != 2 or generated.shape[1] != 2:
         return False
     fig, axes = plt.subplots(1, 2, figsize=(9, 4.5), sharex=True, sharey=True)
     axes[0].scatter(test[:, 0], test[:, 1], s=2, alpha=0.5)

@@ -250,7 +250,7 @@ def write_best_model(chosen: Any, path: Path) -> Path:
     from tune_flow.training.restore import ema_weights
 
     state = load_checkpoint(chosen.candidate.path)
-    keep = ("config", "epoch", "normalization_stats", "dim", "source_pool")
+    keep = ("config", "epoch", "normalization_stats", "shape", "dim", "source_pool")
     model_file = {key: state[key] for key in keep if key in state}
     model_file["model"] = ema_weights(state)
     model_file["selected"] = {
@@ -272,6 +272,7 @@ def write_best_eval(
     import numpy as np
 
     from tune_flow.data import independent_target_points
+    from tune_flow.evaluation import digits_frechet
     from tune_flow.evaluation.floor import metric_floor, sample_metrics, scored
     from tune_flow.evaluation.judge import generate
     from tune_flow.training.restore import load_run
@@ -282,6 +283,11 @@ def write_best_eval(
     test = run.stats.denormalize(run.data.x_1_test)[:n]
     values = sample_metrics(generated, test)
     floors = metric_floor(independent_target_points(run.config, run.data, n), test)
+    if digits_frechet.applies(run.config.dataset):
+        # Its floor: the held-out halves, validation against test images, at the same n.
+        values["frechet_digits"] = digits_frechet.frechet_digits(generated, test)
+        validation = run.stats.denormalize(run.data.x_1_val)[:n]
+        floors["frechet_digits"] = digits_frechet.frechet_digits(validation, test)
     evaluation = {
         "trial_id": row["trial_id"],
         "checkpoint": str(model_file),

@@ -139,6 +139,7 @@ def samples_grid(spec: StudySpec, runs: list[dict[str, Any]], path: Path, n: int
     import matplotlib.pyplot as plt
 
     from tune_flow.evaluation.judge import generate
+    from tune_flow.search.report import GRID_SIDE, image_mosaic, is_image_shape, shown_images
     from tune_flow.training.restore import load_run
 
     cells = spec.cell_values()
@@ -153,24 +154,30 @@ def samples_grid(spec: StudySpec, runs: list[dict[str, Any]], path: Path, n: int
         if first is None:
             continue
         run = load_run(Path(first["checkpoint"]), device="cpu")
-        if run.dim != 2:
+        if run.shape != (2,) and not is_image_shape(run.shape):
             plt.close(fig)
             return False
         test = run.data.stats.denormalize(run.data.x_1_test).numpy()
-        generated = generate(run, n).numpy()
+        generated = generate(run, n if run.shape == (2,) else GRID_SIDE**2).numpy()
         ax = axes[rows.index(spec.label(cell, spec.rows))][
             columns.index(spec.label(cell, spec.columns))
         ]
+        ax.set_title(
+            f"{spec.label(cell, spec.rows)} | {spec.label(cell, spec.columns)}", fontsize=9
+        )
+        if is_image_shape(run.shape):  # a grid of the cell's samples, at the test images' scale
+            low, high = float(test.min()), float(test.max())
+            ax.imshow(**shown_images(image_mosaic(generated), low, high))
+            ax.set_axis_off()
+            continue
         ax.scatter(
             generated[:, 0], generated[:, 1], s=2, alpha=0.5, color="tab:orange", label="samples"
         )
         ax.scatter(test[:, 0], test[:, 1], s=2, alpha=0.5, color="tab:blue", label="test data")
-        ax.set_title(
-            f"{spec.label(cell, spec.rows)} | {spec.label(cell, spec.columns)}", fontsize=9
-        )
         ax.set_xticks([])
         ax.set_yticks([])
-    axes[0][0].legend(loc="lower left", fontsize=7, markerscale=3)
+    if axes[0][0].get_legend_handles_labels()[0]:
+        axes[0][0].legend(loc="lower left", fontsize=7, markerscale=3)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

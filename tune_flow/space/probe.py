@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from tune_flow.errors import UserInputError
+from tune_flow.import_path import IMPORT_PATH_FIELDS
 from tune_flow.space.search_space import SearchSpace
 from tune_flow.training.config import TrainingConfig
 from tune_flow.training.probe import probe_config
 
-PROBED_AXES = ("arch", "flow", "dataset", "source")
+# The fields that name code: a network, a flow, a dataset (built-in or by import path).
+PROBED_AXES = IMPORT_PATH_FIELDS
 
 
 def probe_space(space: SearchSpace) -> tuple[int, float]:
@@ -24,13 +26,11 @@ def probe_space(space: SearchSpace) -> tuple[int, float]:
             if value == first.get(parameter.name):
                 continue
             try:
-                # Other searched values of the first point may not suit this one (heads that do
-                # not divide width): those combinations are the trials' to refuse.
-                config = TrainingConfig.from_dict({**first, parameter.name: value}, validate=False)
-                config.validate()
-            except UserInputError as error:
-                if parameter.name in str(error) or "import" in str(error):
-                    raise
+                config = TrainingConfig.from_dict({**first, parameter.name: value})
+            except UserInputError:
+                # The value itself passed parsing (check_parameter_values); other searched
+                # values of the first point may not suit it (heads that do not divide width):
+                # those combinations are the trials' to refuse.
                 continue
             seconds += probe_config(config)[1]
     return rows, seconds

@@ -14,13 +14,13 @@ from typing import Any
 from torch import nn
 
 from tune_flow.data import (
-    AUGMENTATIONS,
     NORMALIZATIONS,
     PAIR_SEPARATOR,
     check_dataset_name,
     parse_dataset,
     validate_stats_file,
 )
+from tune_flow.data.augment import augmentation
 from tune_flow.errors import UserInputError, one_of, suggest
 from tune_flow.evaluation.sampling import (
     FIXED_STEP_METHODS,
@@ -133,7 +133,7 @@ class TrainingConfig:
         if "/" in dataset:
             dataset = Path(dataset).stem
         raw = "-".join(
-            [_short(self.arch), _short(self.flow), _short(dataset), self.aug, self.group]
+            [_short(self.arch), _short(self.flow), _short(dataset), _short(self.aug), self.group]
         )
         return re.sub(r"[^A-Za-z0-9._-]+", "_", raw).strip("_")
 
@@ -193,7 +193,7 @@ class TrainingConfig:
         """Raise :class:`UserInputError` naming the field and the rule of the first invalid value."""
         network_builder(self.arch, self.arch_args)
         flow_builder(self.flow, self.flow_args)
-        _check_choice("aug", self.aug, AUGMENTATIONS)
+        augmentation(self.aug)
         _check_choice("activation", self.activation, ACTIVATIONS)
         _check_choice("normalize", self.normalize, dict.fromkeys(NORMALIZATIONS))
         # In-trial evaluation is fixed-step: an adaptive solver's cost depends on the model, and

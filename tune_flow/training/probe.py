@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 
 from tune_flow.data import inspect_data
+from tune_flow.data.augment import probe_augmentation
 from tune_flow.models import probe_network
 from tune_flow.training.config import TrainingConfig
 from tune_flow.training.flows import probe_flow
@@ -23,4 +24,5 @@ def probe_config(config: TrainingConfig) -> tuple[int, float]:
     rows, shape = inspect_data(config)
     probe_network(config.build_network(shape), shape, config.arch)
     probe_flow(config.build_flow(), shape, config.flow)
+    probe_augmentation(config.aug, shape, config.aug_std)
     return rows, time.perf_counter() - start

@@ -7,6 +7,7 @@ evaluation at its end and of ``python -m tune_flow.sample``).
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -40,11 +41,11 @@ class RestoredRun:
         device: torch.device,
         epoch: int,
         stats: NormalizationStats,
-        dim: int,
+        shape: tuple[int, ...],
         source_pool: torch.Tensor | None,
     ) -> None:
         self.config, self.model, self.device, self.epoch = config, model, device, epoch
-        self.stats, self.dim, self.source_pool = stats, dim, source_pool
+        self.stats, self.shape, self.source_pool = stats, tuple(shape), source_pool
         self.ema = EMAModel(model, config.ema_decay)
         self._data: FlowData | None = None
 
@@ -57,11 +58,16 @@ class RestoredRun:
             self._data = build_data(self.config)
         return self._data
 
+    @property
+    def dim(self) -> int:
+        """Numbers per point (the product of :attr:`shape`)."""
+        return math.prod(self.shape)
+
     def draw_source(
         self, n: int, generator: torch.Generator, pool: torch.Tensor | None
     ) -> torch.Tensor:
-        """``n`` source points x_0 (n, D), drawn as the trainer draws them."""
-        return draw_source(n, self.dim, self.device, generator, pool)
+        """``n`` source points x_0 (n, *shape), drawn as the trainer draws them."""
+        return draw_source(n, self.shape, self.device, generator, pool)
 
 
 def weights_file(path: Path) -> Path:
@@ -83,14 +89,17 @@ def weights_file(path: Path) -> Path:
     return path / CHECKPOINT_FILENAME
 
 
-def ema_weights(state: dict[str, Any], dim: int | None = None) -> dict[str, torch.Tensor]:
+def ema_weights(
+    state: dict[str, Any], shape: tuple[int, ...] | None = None
+) -> dict[str, torch.Tensor]:
     """The weights to sample with from a checkpoint or model file: a model file's ``model`` is
-    already the EMA weights; a trainer checkpoint's are in its ``ema`` shadow. ``dim``: the
-    point size, when the caller knows it (else the state's, or the data's for old checkpoints)."""
+    already the EMA weights; a trainer checkpoint's are in its ``ema`` shadow. ``shape``: one
+    point's shape, when the caller knows it (else the state's, or the data's for old
+    checkpoints)."""
     if "ema" not in state:
         return state["model"]
     config = TrainingConfig.from_dict({**state["config"], "device": "cpu"})
-    model = config.build_network(dim if dim is not None else _dim(state, config))
+    model = config.build_network(shape if shape is not None else _shape(state, config))
     model.load_state_dict(state["model"])
     ema = EMAModel(model, config.ema_decay)
     ema.load_state_dict(state["ema"])
@@ -111,22 +120,26 @@ def load_run(path: Path, device: str = "auto") -> RestoredRun:
     target = resolve_device(config.device)
     if "normalization_stats" in state and "dim" in state:
         stats = NormalizationStats.from_dict(state["normalization_stats"])
-        dim, pool = int(state["dim"]), state.get("source_pool")
+        shape, pool = _shape(state, config), state.get("source_pool")
     else:  # written before checkpoints carried what sampling needs: from the data, as then
         seed_everything(config.seed)
         data = build_data(config)
-        stats, dim, pool = data.stats, data.dim, data.x_0_test
-    model = config.build_network(dim).to(target)
-    model.load_state_dict(ema_weights(state, dim))
+        stats, shape, pool = data.stats, data.shape, data.x_0_test
+    model = config.build_network(shape).to(target)
+    model.load_state_dict(ema_weights(state, shape))
     model.eval()
-    return RestoredRun(config, model, target, int(state["epoch"]), stats, dim, pool)
+    return RestoredRun(config, model, target, int(state["epoch"]), stats, shape, pool)
 
 
-def _dim(state: dict[str, Any], config: TrainingConfig) -> int:
+def _shape(state: dict[str, Any], config: TrainingConfig) -> tuple[int, ...]:
+    """One point's shape: the state's ("shape"; "dim" in files of vector data written before
+    it), else the data's."""
+    if "shape" in state:
+        return tuple(int(n) for n in state["shape"])
     if "dim" in state:
-        return int(state["dim"])
+        return (int(state["dim"]),)
     seed_everything(config.seed)
-    return build_data(config).dim
+    return build_data(config).shape
 
 
 def sampled_epoch(run_dir: Path) -> int:
