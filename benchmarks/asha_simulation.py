@@ -16,7 +16,7 @@ worst seed, and on how many seeds it is within 1%).
 
 The schedulers replayed: ``asha`` (Ray's ASHA: judged once at a rung against the trials recorded
 there so far, stopped if outside the top 1/eta; tune_flow.search.tuner), and ``asha_promote``
-(tune_flow.search.asha_promotion: paused at a rung until in the top 1/eta, resumed when
+(tune_flow.search.schedulers.asha_promotion: paused at a rung until in the top 1/eta, resumed when
 promoted, the best waiting trial of the top rung promoted at the end), and a variant of it tried
 and not adopted, ``asha_promote_stops``: a waiting trial ranked below ``max(1, n_trials // eta)``
 at its rung can never be promoted, so it stops (PRUNED) at once instead of at the end. A replay is a model of a

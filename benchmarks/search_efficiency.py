@@ -15,7 +15,7 @@ import statistics
 import tempfile
 from collections import Counter
 
-from tune_flow.search.results import trial_rows
+from tune_flow.search.state.results import trial_rows
 from tune_flow.search.tuner import build_tuner
 from tune_flow.space import load_space
 
@@ -31,7 +31,7 @@ def run(
     asha: dict | None = None,
     n_startup: int | None = None,
 ) -> dict:
-    from tune_flow.search.optuna_searcher import TruthfulOptunaSearch
+    from tune_flow.search.schedulers.optuna_searcher import TruthfulOptunaSearch
 
     # The searcher lives in this (the driver's) process: the class attribute reaches it.
     TruthfulOptunaSearch.record_stopped_as_pruned = pruned

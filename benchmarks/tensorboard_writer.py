@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tensorboardX import SummaryWriter  # noqa: E402
 
-from tune_flow.search.tensorboard_logging import DirectSummaryWriter  # noqa: E402
+from tune_flow.search.callbacks.tensorboard_logging import DirectSummaryWriter  # noqa: E402
 
 
 def _cpu_s() -> float:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -74,18 +75,24 @@ def test_bad_input_raises_the_clis_one_line_before_ray_starts(tmp_path, changes,
     assert not storage.exists()
 
 
-def test_a_study_from_a_dict_spec_returns_its_table(ray_cluster, tmp_path, monkeypatch):
+def test_a_study_of_user_code_by_file_path_runs_on_one_node(ray_cluster, tmp_path, monkeypatch):
+    """The user's network, flow and dataset named by file path (no `code:` needed on one node),
+    studied from a dict spec through the API."""
+    project = Path(__file__).parent / "user_project" / "my_flows"
     monkeypatch.chdir(tmp_path)
     spec = {
         "name": "api_study",
-        "space": _space(base={**TINY_BASE, "eval_samples": 100}),
-        "cells": {"flow": ["icfm"], "dataset": ["moons"]},
+        "space": _space(base={
+            **TINY_BASE, "arch": f"{project / 'nets.py'}:GatedMLP",
+            "dataset": f"{project / 'data.py'}:rings", "eval_samples": 100,
+        }, parameters={"arch_args.hidden": {"values": [8, 16]}}),
+        "cells": {"flow": [f"{project / 'paths.py'}:CosinePath", "icfm"]},
         "rows": "flow",
-        "columns": "dataset",
         "budget": {"num_samples": 2, "max_epochs": 2},
         "seeds": 1,
         "evaluate": {"metric": "w2", "samples": 100, "steps": [10], "method": "euler"},
-    }
+    }  # fmt: skip
     result = tune_flow.study(spec, storage_path=str(tmp_path / "studies"))
     assert isinstance(result, tune_flow.StudyResult)
-    assert len(result.runs) == 1 and result.page.is_file() and len(result.table) >= 1
+    assert len(result.runs) == 2 and result.page.is_file() and len(result.table) >= 1
+    assert set(result.runs["flow"]) == {f"{project / 'paths.py'}:CosinePath", "icfm"}

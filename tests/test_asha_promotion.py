@@ -16,7 +16,7 @@ from ray.tune.schedulers import TrialScheduler
 from search_cli import search_command
 
 from tune_flow.search import cli as search
-from tune_flow.search.asha_promotion import STATE_FILENAME, PromotingASHAScheduler
+from tune_flow.search.schedulers.asha_promotion import STATE_FILENAME, PromotingASHAScheduler
 
 CONTINUE, PAUSE, STOP = TrialScheduler.CONTINUE, TrialScheduler.PAUSE, TrialScheduler.STOP
 

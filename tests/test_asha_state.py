@@ -3,7 +3,7 @@ from types import SimpleNamespace
 
 from ray.tune.schedulers import TrialScheduler
 
-from tune_flow.search.asha_state import PersistentASHAScheduler
+from tune_flow.search.schedulers.asha_state import PersistentASHAScheduler
 
 
 def _scheduler(tmp_path):
@@ -46,7 +46,7 @@ def test_rungs_survive_a_restore(tmp_path):
 
 
 def test_a_search_started_with_the_old_json_name_moves_to_the_new_one(tmp_path):
-    from tune_flow.search.asha_state import LEGACY_STATE_FILENAME, STATE_FILENAME
+    from tune_flow.search.schedulers.asha_state import LEGACY_STATE_FILENAME, STATE_FILENAME
 
     old = PersistentASHAScheduler(
         tmp_path / LEGACY_STATE_FILENAME, time_attr="epoch", metric="val_loss", mode="min",

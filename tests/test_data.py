@@ -154,6 +154,18 @@ def test_a_file_of_images_loads_in_its_shape(tmp_path):
     assert data.stats.mean.shape == (1,)  # one channel: per-channel statistics
 
 
+def test_sequences_of_vectors_train_with_a_vector_network(tmp_path):
+    """(N, L, D) points: the vector networks flatten them, samples keep their shape."""
+    from tune_flow.evaluation.judge import generate
+
+    np.save(tmp_path / "seq.npy", np.random.default_rng(0).normal(size=(300, 4, 3)))
+    config = TrainingConfig.from_dict({**BASE, "dataset": str(tmp_path / "seq.npy"),
+                                       "max_epochs": 1, "eval_samples": 0, "device": "cpu"})  # fmt: skip
+    trainer = FlowTrainer(config)
+    assert trainer.train()["epochs_run"] == 1 and trainer.data.stats.mean.shape == (4,)
+    assert generate(trainer, 5).shape == (5, 4, 3)
+
+
 def test_standard_normalisation_is_per_channel_for_images():
     x = torch.randn(100, 3, 4, 4) * torch.tensor([1.0, 5.0, 0.5]).view(1, 3, 1, 1) + 2.0
     stats = NormalizationStats.fit(x, mode="standard")

@@ -1,7 +1,7 @@
 import math
 import random
 
-from tune_flow.search.importance import parameter_importances
+from tune_flow.report.importance import parameter_importances
 
 
 def test_the_parameter_that_drives_the_metric_is_the_most_important():

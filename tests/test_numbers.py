@@ -1,6 +1,6 @@
 import math
 
-from tune_flow.search.numbers import format_value
+from tune_flow.report.numbers import format_value
 
 
 def test_tables_show_four_significant_digits():
@@ -16,6 +16,6 @@ def test_integers_and_text_are_left_alone():
 
 
 def test_a_missing_sample_metric_shows_as_a_dash():
-    from tune_flow.search.numbers import format_sample_metric
+    from tune_flow.report.numbers import format_sample_metric
 
     assert format_sample_metric(math.nan) == "-" and format_sample_metric(0.22081) == "0.2208"

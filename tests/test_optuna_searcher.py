@@ -3,7 +3,7 @@
 import optuna
 from optuna.trial import TrialState
 
-from tune_flow.search.optuna_searcher import TruthfulOptunaSearch
+from tune_flow.search.schedulers.optuna_searcher import TruthfulOptunaSearch
 
 
 def _space(trial):

@@ -2,7 +2,12 @@
 
 import pytest
 
-from tune_flow.search.rungs import milestones, resolve_max_t, settle_first_rung, warmup_warning
+from tune_flow.search.schedulers.rungs import (
+    milestones,
+    resolve_max_t,
+    settle_first_rung,
+    warmup_warning,
+)
 from tune_flow.space import parse_space
 
 BASE = {"arch": "mlp", "flow": "icfm", "dataset": "moons", "aug": "none", "group": "g"}

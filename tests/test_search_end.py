@@ -16,7 +16,7 @@ from ray.tune.experiment import Trial
 from ray.tune.logger import LoggerCallback
 
 from tune_flow.search import cli as search
-from tune_flow.search.search_end import TIME_BUDGET_REASON, SearchEnd, take_outcome
+from tune_flow.search.state.search_end import TIME_BUDGET_REASON, SearchEnd, take_outcome
 
 
 @pytest.mark.ray

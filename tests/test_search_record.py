@@ -8,8 +8,8 @@ import pytest
 
 from tune_flow.errors import UserInputError
 from tune_flow.search import cli as search
-from tune_flow.search.experiment import experiment_location
-from tune_flow.search.search_record import (
+from tune_flow.search.state.experiment import experiment_location
+from tune_flow.search.state.search_record import (
     RECORD_FILENAME,
     continue_recorded,
     explicitly_given,

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from tune_flow.search import cli as search
-from tune_flow.search.asha_state import STATE_FILENAME
+from tune_flow.search.schedulers.asha_state import STATE_FILENAME
 from tune_flow.training.restore import sampled_epoch
 
 pytestmark = pytest.mark.ray

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tune_flow.search import study_cli
+from tune_flow.search.study import cli as study_cli
 
 SMOKE = Path(__file__).resolve().parents[1] / "studies" / "smoke.yaml"
 

@@ -5,7 +5,7 @@ import threading
 from tensorboardX import SummaryWriter
 
 from tests.tensorboard_events import tensorboard_scalars
-from tune_flow.search.tensorboard_logging import DirectSummaryWriter
+from tune_flow.search.callbacks.tensorboard_logging import DirectSummaryWriter
 
 
 def _write(writer_cls, logdir):

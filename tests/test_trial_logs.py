@@ -4,7 +4,7 @@ from types import SimpleNamespace
 
 import pyarrow.fs
 
-from tune_flow.search.trial_logs import CsvLogger, JsonLogger
+from tune_flow.search.callbacks.trial_logs import CsvLogger, JsonLogger
 
 
 def _trial(tmp_path):

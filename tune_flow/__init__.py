@@ -10,7 +10,7 @@ The folders are the architecture; arrows point down only::
 Only ``tune_flow.search`` imports Ray (``tests/test_layout.py`` checks it). ``train``, ``sample``,
 ``report`` and ``cli`` at this level are thin command-line entry points.
 
-Python API (:mod:`tune_flow.api`)::
+Python API (:mod:`tune_flow.search.api`)::
 
     result = tune_flow.search("search_spaces/arch.yaml", num_samples=8, no_dashboard=True)
     result.best_config, result.best_checkpoint, result.trials  # a pandas DataFrame
@@ -18,9 +18,9 @@ Python API (:mod:`tune_flow.api`)::
 """
 
 from tune_flow import search, study  # callable modules: search(space, ...), study(spec, ...)
-from tune_flow.api import SearchResult, StudyResult
 from tune_flow.data import FlowDataset, create_dataloader
 from tune_flow.errors import UserInputError
+from tune_flow.search.api import SearchResult, StudyResult
 from tune_flow.training import (
     ICFM,
     OTCFM,

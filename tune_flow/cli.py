@@ -11,10 +11,13 @@ from tune_flow.fast_exit import exit_with
 # command -> (module with main(argv), what it does)
 COMMANDS = {
     "search": ("tune_flow.search.cli", "run a hyperparameter search on Ray Tune"),
-    "study": ("tune_flow.search.study_cli", "one tuned search per cell of a grid, seeded table"),
+    "study": (
+        "tune_flow.search.study.cli",
+        "one tuned search per cell of a grid, seeded table",
+    ),
     "train": ("tune_flow.train", "train one configuration"),
     "sample": ("tune_flow.sample", "sample a trained model (and score it against data)"),
-    "report": ("tune_flow.report", "write report.html of a finished search"),
+    "report": ("tune_flow.report.page", "write report.html of a finished search"),
     "space": ("tune_flow.space._parse", "check and print a search-space file"),
 }
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -23,13 +22,11 @@ from tune_flow.data.normalization import (
     NormalizationStats,
     validate_stats_file,
 )
+from tune_flow.data.settings import DataSettings
 from tune_flow.data.splits import SplitIndices, split_indices
 from tune_flow.data.toy import FIXED_ROWS, TOY_DATASETS, generate, shape
 from tune_flow.errors import UserInputError, one_of, suggest
 from tune_flow.import_path import is_import_path
-
-if TYPE_CHECKING:
-    from tune_flow.training.config import TrainingConfig
 
 
 @dataclass
@@ -88,15 +85,14 @@ def _is_loaded(name: str) -> bool:
 def _load(
     name: str, n_samples: int, seed: int, role: str, dataset_args: dict | None = None
 ) -> tuple[np.ndarray | None, np.ndarray]:
-    """(x_0 a callable returned beside it, or None; the points)."""
-    if is_import_path(name):
-        return call_dataset(name, n_samples, seed, dataset_args if role == "target" else None)
-    if looks_like_path(name):
+    """(x_0 a callable returned beside it, or None; the points): a file, or a dataset callable
+    (built-in or by import path)."""
+    if looks_like_path(name) and not is_import_path(name):
         return None, load_array(name, role="target" if role == "target" else "source")
-    return None, generate(name, n_samples, seed)
+    return call_dataset(name, n_samples, seed, dataset_args if role == "target" else None)
 
 
-def _split(array: np.ndarray, config: TrainingConfig, seed: int) -> tuple[torch.Tensor, ...]:
+def _split(array: np.ndarray, config: DataSettings, seed: int) -> tuple[torch.Tensor, ...]:
     idx: SplitIndices = split_indices(
         len(array), config.val_size, config.test_size, config.train_size, seed
     )
@@ -127,13 +123,13 @@ def _points(shape: tuple[int, ...]) -> str:
     return f"{shape[0]} features" if len(shape) == 1 else f"points of shape {tuple(shape)}"
 
 
-def check_data(config: TrainingConfig) -> int:
+def check_data(config: DataSettings) -> int:
     """Refuse now what :func:`build_data` would refuse (missing file, NaN, wrong shape, too few
     rows for the splits, features that do not match); return the number of training rows."""
     return inspect_data(config)[0]
 
 
-def inspect_data(config: TrainingConfig) -> tuple[int, tuple[int, ...]]:
+def inspect_data(config: DataSettings) -> tuple[int, tuple[int, ...]]:
     """:func:`check_data`'s checks; return (training rows, one point's shape).
 
     Built-in datasets are not generated: their shapes are known (:func:`toy.shape`), which keeps
@@ -142,7 +138,7 @@ def inspect_data(config: TrainingConfig) -> tuple[int, tuple[int, ...]]:
     source, target = parse_dataset(config.dataset, config.source)
     if any(_is_loaded(name) for name in (source, target) if name is not None):
         data = build_data(config)
-        config.validate_stats_path(data.shape[0])
+        _check_stats_file(config, data.shape[0])
         return len(data.x_1_train), data.shape
     # split_indices refuses too few rows; the split sizes do not depend on its seed (0 here).
     rows, point = shape(target, config.n_samples)
@@ -150,12 +146,17 @@ def inspect_data(config: TrainingConfig) -> tuple[int, tuple[int, ...]]:
     _check_features(config.aug, source, target, source_point, point)
     if source_rows is not None:
         split_indices(source_rows, config.val_size, config.test_size, config.train_size, 0)
-    config.validate_stats_path(point[0])
+    _check_stats_file(config, point[0])
     train = split_indices(rows, config.val_size, config.test_size, config.train_size, 0).train
     return len(train), point
 
 
-def build_data(config: TrainingConfig) -> FlowData:
+def _check_stats_file(config: DataSettings, features: int) -> None:
+    if config.stats_path is not None:
+        validate_stats_file(config.stats_path, features)
+
+
+def build_data(config: DataSettings) -> FlowData:
     """Load/generate the config's dataset (and source), split it, normalise with training stats.
 
     Synthetic data and the split permutation depend on ``data_seed`` only, not on ``seed``, so
@@ -203,7 +204,7 @@ def build_data(config: TrainingConfig) -> FlowData:
 FRESH_DRAW_SEED_OFFSET = 7919
 
 
-def independent_target_points(config: TrainingConfig, data: FlowData, n: int) -> torch.Tensor:
+def independent_target_points(config: DataSettings, data: FlowData, n: int) -> torch.Tensor:
     """Up to ``n`` target points (n, *shape) in original units drawn independently of the validation
     and test splits: what a perfect model would generate, for the floor of a sample metric
     (:mod:`tune_flow.evaluation.floor`). A fresh draw for built-in datasets generated to
@@ -266,6 +267,7 @@ __all__ = [
     "check_data",
     "check_dataset_name",
     "inspect_data",
+    "DataSettings",
     "create_dataloader",
     "independent_target_points",
     "parse_dataset",

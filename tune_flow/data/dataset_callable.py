@@ -1,4 +1,5 @@
-"""A user's dataset by import path: ``my_package.data:make_rings`` or ``data.py:make_rings``.
+"""Datasets as callables: a built-in name or a user's ``my_package.data:make_rings`` /
+``data.py:make_rings``, loaded and checked one way (files are :mod:`tune_flow.data.files`').
 
 The contract: a callable returning the target points as an array or tensor ``(N, *shape)``, or
 a pair ``(x_0, x_1)`` of source and target points of the same point shape. It receives
@@ -20,8 +21,11 @@ MIN_ROWS = 3
 
 
 def dataset_callable(name: str, dataset_args: Mapping[str, Any] | None = None) -> Callable:
-    """The callable ``name`` imports, with ``dataset_args`` checked against its signature."""
-    target = check_callable(resolve(name, "dataset", {}), "dataset", name)
+    """The callable ``name`` names (a built-in or an import path), with ``dataset_args`` checked
+    against its signature."""
+    from tune_flow.data.toy import DATASET_BUILDERS
+
+    target = check_callable(resolve(name, "dataset", DATASET_BUILDERS), "dataset", name)
     check_keywords(target, dataset_args or {}, "dataset_args", name, reserved=("n_samples", "seed"))
     return target
 

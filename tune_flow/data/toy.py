@@ -111,3 +111,19 @@ def generate(name: str, n_samples: int, seed: int) -> np.ndarray:
     """``n_samples`` points of the built-in dataset ``name`` as (N, *shape) float32."""
     rng = np.random.default_rng(seed)
     return np.asarray(TOY_DATASETS[name](n_samples, rng), dtype=np.float32)
+
+
+def _builder(name: str) -> Callable[[int, int], np.ndarray]:
+    def draw(n_samples: int, seed: int) -> np.ndarray:
+        return generate(name, n_samples, seed)
+
+    draw.__name__ = draw.__qualname__ = name
+    draw.__doc__ = f"``n_samples`` points of the built-in {name!r} drawn from ``seed``."
+    return draw
+
+
+# The built-ins as dataset callables ``(n_samples, seed) -> (N, *shape)``: the contract a user's
+# ``package.module:Name`` follows (tune_flow.data.dataset_callable), so both load one way.
+DATASET_BUILDERS: dict[str, Callable[[int, int], np.ndarray]] = {
+    name: _builder(name) for name in TOY_DATASETS
+}

@@ -15,8 +15,9 @@ from typing import Any
 
 from tune_flow.data.files import absolute_paths
 from tune_flow.errors import UserInputError, exits_cleanly_on_user_error
+from tune_flow.import_path import absolute_import_paths
 from tune_flow.program_name import program_name
-from tune_flow.search.experiment import experiment_location
+from tune_flow.search.state.experiment import experiment_location
 from tune_flow.space import METHODS, SCHEDULERS, SearchSpace, load_space
 from tune_flow.space.objectives import check_objectives_and_scheduler, parse_objectives
 from tune_flow.space.parameters import Problems
@@ -210,7 +211,7 @@ def apply_overrides(space: SearchSpace, args: argparse.Namespace) -> SearchSpace
     if args.top_k < 1:
         raise UserInputError(f"--top-k is {args.top_k}, but must be >= 1")
     if args.select_top is None:
-        from tune_flow.search.results import DEFAULT_SELECT_TOP
+        from tune_flow.search.state.results import DEFAULT_SELECT_TOP
 
         args.select_top = min(DEFAULT_SELECT_TOP, args.top_k)
     if not 0 <= args.select_top <= args.top_k:
@@ -231,7 +232,9 @@ def apply_overrides(space: SearchSpace, args: argparse.Namespace) -> SearchSpace
             raise UserInputError(
                 f"--set {key}=...: `{key}` is searched by the space; remove it from `parameters` to fix it"
             )
-    space.base.update(overrides)
+    # A `file.py:Name` of --set is relative to where the search started, as data paths are.
+    start = Path(getattr(args, "working_directory", None) or Path.cwd())
+    space.base.update(absolute_import_paths(overrides, start))
     if not any(_varies(p) for p in space.parameters) and space.run_cap > 1:
         print(
             f"the space varies nothing (no parameter takes two values): 1 trial instead of "
@@ -299,7 +302,7 @@ def resume_arguments(
 ) -> argparse.Namespace:
     """The flags of a ``--resume``: those the search was started with (its record), refusing any
     the user gives with another value."""
-    from tune_flow.search.search_record import (
+    from tune_flow.search.state.search_record import (
         RECORD_FILENAME,
         continue_recorded,
         explicitly_given,
@@ -354,7 +357,7 @@ def command_line_code(args: argparse.Namespace) -> Any:
 def print_rungs(space: SearchSpace, keep_grace_period: bool = False) -> None:
     """ASHA's rungs in their unit, after moving the first one past every trial's warm-up (or a
     warning when the user keeps it mid-warm-up)."""
-    from tune_flow.search.rungs import describe_rungs, resolve_max_t, settle_first_rung
+    from tune_flow.search.schedulers.rungs import describe_rungs, resolve_max_t, settle_first_rung
 
     if not space.scheduler.has_rungs or space.num_train is None:
         return
@@ -371,7 +374,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def run_command(argv: list[str] | None = None) -> tuple[int, Path | None]:
     """``main`` without the one-line error handling: (exit code, the results directory, None when
-    nothing ran). :func:`tune_flow.api.search` calls it and lets
+    nothing ran). :func:`tune_flow.search.api.search` calls it and lets
     :class:`~tune_flow.errors.UserInputError` through."""
     parser = build_parser()
     args = parser.parse_args(argv)

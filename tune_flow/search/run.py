@@ -12,14 +12,14 @@ from pathlib import Path
 from typing import Any
 
 from tune_flow.errors import UserInputError
-from tune_flow.search.experiment import ExperimentLocation
+from tune_flow.search.state.experiment import ExperimentLocation
 from tune_flow.space import SearchSpace
 from tune_flow.stop_signals import EXIT_SIGINT, exit_code
 
 
 def run_search(space: SearchSpace, args: argparse.Namespace, where: ExperimentLocation) -> int:
     from tune_flow.search.cluster import ray_session
-    from tune_flow.search.search_record import resume_command
+    from tune_flow.search.state.search_record import resume_command
 
     resume_hint = f"continue with: {resume_command(where.name, where.storage)}"
     try:
@@ -54,11 +54,11 @@ def _search(
 ) -> int:  # fmt: skip
     from ray import tune
 
-    from tune_flow.search.checkpoint_pruning import CheckpointPruner
     from tune_flow.search.cluster import check_resources, print_dashboard_hint
-    from tune_flow.search.results import write_search_outputs
-    from tune_flow.search.rungs import resolve_max_t
-    from tune_flow.search.search_end import take_outcome
+    from tune_flow.search.schedulers.rungs import resolve_max_t
+    from tune_flow.search.state.checkpoint_pruning import CheckpointPruner
+    from tune_flow.search.state.results import write_search_outputs
+    from tune_flow.search.state.search_end import take_outcome
     from tune_flow.search.tuner import build_trainable, build_tuner
 
     max_t = resolve_max_t(space, space.num_train)
@@ -70,7 +70,7 @@ def _search(
     if cluster.ray_log is not None:
         cluster.ray_log.write_to(experiment)
     if not args.resume:
-        from tune_flow.search.search_record import write_record
+        from tune_flow.search.state.search_record import write_record
 
         write_record(experiment, args)
     print(
@@ -81,10 +81,14 @@ def _search(
     # Disk grows with what is worth keeping: checkpoints of finished trials outside the top k go.
     pruner = CheckpointPruner(space.metric, space.mode, args.top_k)
     if args.resume:
-        from tune_flow.search.resume import repair_missing_checkpoints
+        from tune_flow.search.state.resume import (
+            register_moved_modules,
+            repair_missing_checkpoints,
+        )
 
         for line in repair_missing_checkpoints(experiment) if where.is_local else []:
             print(f"resume: {line}")
+        register_moved_modules()  # a search started before search/ had sub-folders
         tuner = tune.Tuner.restore(
             where.experiment,
             build_trainable(space, max_t),
@@ -106,7 +110,7 @@ def _search(
         interrupted = not outcome.finished
     stop_reasons = outcome.stop_reasons if outcome else {}  # the time budget's cuts
     if not interrupted and where.is_local:
-        from tune_flow.search.resume import record_finished_trials
+        from tune_flow.search.state.resume import record_finished_trials
 
         record_finished_trials(Path(where.experiment), stop_reasons)
     # Everything below reads the trials from disk: Ray's shutdown overlaps with it. The Tuner
@@ -124,7 +128,7 @@ def _search(
     if not args.no_report:
         _write_report(experiment)
     if args.optuna_storage:
-        from tune_flow.search.results import viewer_missing
+        from tune_flow.search.state.results import viewer_missing
 
         print(
             f"Optuna dashboard: optuna-dashboard {args.optuna_storage}"
@@ -144,7 +148,7 @@ def _search(
 
 
 def _wandb_online() -> bool:
-    from tune_flow.search.wandb_logging import has_wandb_credentials
+    from tune_flow.search.callbacks.wandb_logging import has_wandb_credentials
 
     return (
         os.environ.get("WANDB_MODE", "online" if has_wandb_credentials() else "offline") == "online"
@@ -155,7 +159,7 @@ def _write_report(experiment: Path) -> None:
     """report.html and figures; a failure here must not fail a search whose results are written."""
     import time
 
-    from tune_flow.search.report import write_report
+    from tune_flow.report.page import write_report
 
     started = time.monotonic()
     try:
@@ -186,7 +190,7 @@ def _wandb_callbacks(args: argparse.Namespace, space: SearchSpace) -> list:
     """Ray's own W&B logger: one W&B run per trial, grouped by the config's ``group``."""
     if not args.wandb:
         return []
-    from tune_flow.search.wandb_logging import wandb_callback
+    from tune_flow.search.callbacks.wandb_logging import wandb_callback
 
     group = str(space.base.get("group", space.name))
     return [wandb_callback(args.wandb_project, args.wandb_entity, group, space.base)]

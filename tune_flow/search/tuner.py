@@ -6,13 +6,13 @@ from pathlib import Path
 from typing import Any
 
 from tune_flow.evaluation.in_trial import is_sample_metric
-from tune_flow.search.progress import LiveTable
-from tune_flow.search.rungs import milestones as rung_milestones
-from tune_flow.search.rungs import num_train_rows, resolve_max_t
-from tune_flow.search.search_end import SearchEnd, SearchTimeBudget
-from tune_flow.search.tensorboard_logging import DirectTBXLoggerCallback
+from tune_flow.search.callbacks.progress import LiveTable
+from tune_flow.search.callbacks.tensorboard_logging import DirectTBXLoggerCallback
+from tune_flow.search.callbacks.trial_logs import CsvLogger, JsonLogger
+from tune_flow.search.schedulers.rungs import milestones as rung_milestones
+from tune_flow.search.schedulers.rungs import num_train_rows, resolve_max_t
+from tune_flow.search.state.search_end import SearchEnd, SearchTimeBudget
 from tune_flow.search.trainable import Objective, train_flow
-from tune_flow.search.trial_logs import CsvLogger, JsonLogger
 from tune_flow.space import SearchSpace
 
 
@@ -32,7 +32,7 @@ def build_searcher(
 
     import optuna
 
-    from tune_flow.search.optuna_searcher import TruthfulOptunaSearch
+    from tune_flow.search.schedulers.optuna_searcher import TruthfulOptunaSearch
 
     # `multivariate`/`group` are marked experimental in Optuna but are the documented way to
     # model conditional spaces with TPE.
@@ -68,11 +68,11 @@ def build_scheduler(
     at a rung, or by promotion, which pauses them there: asha_promotion.py), the median stopping
     rule, or FIFO. Time is counted in ``scheduler.time_attr`` units (epochs by default; optimizer steps
     or samples seen), which survive a trial's restore. ``max_t``: resolved by
-    :func:`tune_flow.search.rungs.resolve_max_t`. With an ``experiment_dir``, ASHA keeps its
+    :func:`tune_flow.search.schedulers.rungs.resolve_max_t`. With an ``experiment_dir``, ASHA keeps its
     rungs there so that ``--resume`` continues them."""
     from ray.tune.schedulers import ASHAScheduler, FIFOScheduler, MedianStoppingRule
 
-    from tune_flow.search.asha_state import STATE_FILENAME, PersistentASHAScheduler
+    from tune_flow.search.schedulers.asha_state import STATE_FILENAME, PersistentASHAScheduler
 
     spec = space.scheduler
     max_t = max_t or spec.max_t or space.base.get("max_epochs", 100)
@@ -90,8 +90,8 @@ def build_scheduler(
             return ASHAScheduler(**asha_args, brackets=1)
         return PersistentASHAScheduler(experiment_dir / STATE_FILENAME, **asha_args, brackets=1)
     if spec.type == "asha_promote":
-        from tune_flow.search.asha_promotion import STATE_FILENAME as PROMOTION_STATE
-        from tune_flow.search.asha_promotion import PromotingASHAScheduler
+        from tune_flow.search.schedulers.asha_promotion import STATE_FILENAME as PROMOTION_STATE
+        from tune_flow.search.schedulers.asha_promotion import PromotingASHAScheduler
 
         state_path = None if experiment_dir is None else experiment_dir / PROMOTION_STATE
         return PromotingASHAScheduler(**asha_args, state_path=state_path)

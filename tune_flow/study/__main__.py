@@ -1,6 +1,6 @@
-"""``python -m tune_flow.study``: see :mod:`tune_flow.search.study_cli`."""
+"""``python -m tune_flow.study``: see :mod:`tune_flow.search.study.cli`."""
 
 from tune_flow.fast_exit import exit_with
-from tune_flow.search.study_cli import main
+from tune_flow.search.study.cli import main
 
 exit_with(main())

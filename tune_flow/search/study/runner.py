@@ -109,11 +109,12 @@ def retrain_seed(config: dict[str, Any], run: dict[str, Any], evaluate: dict[str
 def _restore_or(experiment: Path, trainable: Any, build: Any) -> Any:
     from ray import tune
 
-    from tune_flow.search.resume import repair_missing_checkpoints
+    from tune_flow.search.state.resume import register_moved_modules, repair_missing_checkpoints
 
     if tune.Tuner.can_restore(str(experiment)):
         for line in repair_missing_checkpoints(experiment):
             print(f"resume: {line}")
+        register_moved_modules()  # a study started before search/ had sub-folders
         return tune.Tuner.restore(
             str(experiment), trainable, resume_unfinished=True, resume_errored=True
         )
@@ -129,8 +130,8 @@ def _fit(tuner: Any) -> Any:
 
 def search_cell(spec: StudySpec, cell: dict[str, Any], cell_dir: Path, fit: int) -> dict:
     """Run (or continue) the cell's search; return its best config."""
-    from tune_flow.search.results import BEST_CONFIG_FILENAME, write_search_outputs
-    from tune_flow.search.rungs import num_train_rows, resolve_max_t
+    from tune_flow.search.schedulers.rungs import num_train_rows, resolve_max_t
+    from tune_flow.search.state.results import BEST_CONFIG_FILENAME, write_search_outputs
     from tune_flow.search.tuner import build_trainable, build_tuner
 
     space = spec.cell_space(cell)
@@ -164,7 +165,7 @@ def retrain_cell(
     """Retrain the cell's best config with ``spec.seeds`` seeds in parallel; one row per run."""
     from ray import tune
 
-    from tune_flow.search.tensorboard_logging import DirectTBXLoggerCallback
+    from tune_flow.search.callbacks.tensorboard_logging import DirectTBXLoggerCallback
 
     evaluate = {"samples": spec.samples, "steps": list(spec.steps), "method": spec.method}
     trainable = tune.with_resources(

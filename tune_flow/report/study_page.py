@@ -13,7 +13,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from tune_flow.search.numbers import format_value
+from tune_flow.report.numbers import format_value
 from tune_flow.space.study_spec import StudySpec
 
 SIGNIFICANCE_LEVEL = 0.05
@@ -139,7 +139,7 @@ def samples_grid(spec: StudySpec, runs: list[dict[str, Any]], path: Path, n: int
     import matplotlib.pyplot as plt
 
     from tune_flow.evaluation.judge import generate
-    from tune_flow.search.report import GRID_SIDE, image_mosaic, is_image_shape, shown_images
+    from tune_flow.report.page import GRID_SIDE, image_mosaic, is_image_shape, shown_images
     from tune_flow.training.restore import load_run
 
     cells = spec.cell_values()

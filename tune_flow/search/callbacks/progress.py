@@ -9,8 +9,8 @@ from typing import Any
 
 from ray.tune import Callback
 
-from tune_flow.search.numbers import format_value
-from tune_flow.search.results import scheduler_label, selection_metric
+from tune_flow.report.numbers import format_value
+from tune_flow.search.state.results import scheduler_label, selection_metric
 
 
 class LiveTable(Callback):

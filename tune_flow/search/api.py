@@ -100,7 +100,7 @@ def search(space: str | Path | dict[str, Any], **options: Any) -> SearchResult:
 def study(spec: str | Path | dict[str, Any], **options: Any) -> StudyResult:
     """Run a study (``python -m tune_flow.study --spec SPEC --OPTION ...``); same conventions as
     :func:`search`."""
-    from tune_flow.search.study_cli import build_parser, run_command
+    from tune_flow.search.study.cli import build_parser, run_command
 
     with _space_file(spec, "spec") as path, _named(path, spec):
         argv = ["--spec", path] + _flags(build_parser(), options, exclude={"spec"})

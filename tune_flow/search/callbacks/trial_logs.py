@@ -12,7 +12,7 @@ found" came from the same copy, on a trial that restarted before the first one.
 
 These loggers copy from the storage path only when the staging file does not exist yet, as on
 ``--resume`` (a new driver, an empty staging directory). Passed in the run's callbacks, they
-replace the two Tune adds by default (as :mod:`tune_flow.search.tensorboard_logging` does for
+replace the two Tune adds by default (as :mod:`tune_flow.search.callbacks.tensorboard_logging` does for
 TensorBoard's).
 """
 

@@ -16,7 +16,7 @@ there), and every other paused trial is stopped; Optuna records it as PRUNED, li
 
 Written by hand: Ray has no promotion-based ASHA (its ``HyperBandScheduler`` pauses too, but
 synchronously, bracket by bracket, with rungs it derives from ``max_t`` alone). The rungs are kept
-in a JSON file beside the experiment, as :mod:`tune_flow.search.asha_state` does for Ray's ASHA,
+in a JSON file beside the experiment, as :mod:`tune_flow.search.schedulers.asha_state` does for Ray's ASHA,
 so that ``--resume`` continues them.
 """
 
@@ -30,8 +30,8 @@ from typing import Any
 from ray.tune.experiment import Trial
 from ray.tune.schedulers import FIFOScheduler, TrialScheduler
 
-from tune_flow.search.json_files import write_json_atomically
-from tune_flow.search.rungs import milestones
+from tune_flow.search.schedulers.rungs import milestones
+from tune_flow.search.state.json_files import write_json_atomically
 
 # Not ".json": Tune would revert a .json file here during a resumed search (see asha_state.py).
 STATE_FILENAME = "asha_promotion_state.jsonl"

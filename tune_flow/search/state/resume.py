@@ -19,9 +19,10 @@ so ``--resume`` of a finished search trained those trials again (15 of 16 in the
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
-from tune_flow.search.json_files import write_json_atomically
+from tune_flow.search.state.json_files import write_json_atomically
 from tune_flow.training.checkpoint import CHECKPOINT_FILENAME
 
 
@@ -108,3 +109,27 @@ def record_finished_trials(experiment: Path, stop_reasons: dict[str, str] | None
     if fixed:
         write_json_atomically(state_file, state)
     return fixed
+
+
+# Modules that moved into search/'s sub-folders (2026-12-05). Tune pickles a search's scheduler,
+# searcher and callbacks into tuner.pkl by module path; a search started before the move must
+# still resume, so their old names are registered before Tuner.restore unpickles it.
+MOVED_MODULES = {
+    "tune_flow.search.asha_promotion": "tune_flow.search.schedulers.asha_promotion",
+    "tune_flow.search.asha_state": "tune_flow.search.schedulers.asha_state",
+    "tune_flow.search.optuna_searcher": "tune_flow.search.schedulers.optuna_searcher",
+    "tune_flow.search.progress": "tune_flow.search.callbacks.progress",
+    "tune_flow.search.tensorboard_logging": "tune_flow.search.callbacks.tensorboard_logging",
+    "tune_flow.search.wandb_logging": "tune_flow.search.callbacks.wandb_logging",
+    "tune_flow.search.trial_logs": "tune_flow.search.callbacks.trial_logs",
+    "tune_flow.search.search_end": "tune_flow.search.state.search_end",
+    "tune_flow.search.checkpoint_pruning": "tune_flow.search.state.checkpoint_pruning",
+}
+
+
+def register_moved_modules() -> None:
+    """Make each old module name of :data:`MOVED_MODULES` import its module's new home."""
+    import importlib
+
+    for old, new in MOVED_MODULES.items():
+        sys.modules.setdefault(old, importlib.import_module(new))

@@ -21,7 +21,7 @@ from typing import Any
 
 from tune_flow.errors import UserInputError, exits_cleanly_on_user_error
 from tune_flow.program_name import program_name
-from tune_flow.search.numbers import format_sample_metric, format_value
+from tune_flow.report.numbers import format_sample_metric, format_value
 
 REPORT_FILENAME = "report.html"
 REASON_COLOURS = {
@@ -34,6 +34,9 @@ FIXED_COLUMNS = {
     "final_train_loss", "checkpoint", "trial_dir", "node_id", "pareto",
     "last_checkpoint",  # trials.csv of searches before best_model.pt (it is "checkpoint" now)
 }  # fmt: skip
+
+# The chosen model's test-split samples, written by the search beside best_eval.json.
+BEST_SAMPLES_FILENAME = "best_samples.npz"
 
 
 def _read_csv(path: Path) -> list[dict[str, str]]:
@@ -154,7 +157,7 @@ def write_report(experiment: str | Path, top_k: int = 10, samples: int = 2000) -
         + "</tr>"
         for row in rows[:top_k]
     )
-    from tune_flow.search.interactive_report import interactive_html
+    from tune_flow.report.interactive import interactive_html
 
     curves = {
         row["trial_id"]: [
@@ -321,8 +324,6 @@ def _evaluated_samples(experiment: Path, trial_id: str) -> tuple[Any, Any, str] 
     """(generated, test, title) from ``best_samples.npz``: the points ``best_eval.json`` was
     computed from, when they belong to ``trial_id``; None otherwise (then sample again)."""
     import numpy as np
-
-    from tune_flow.search.results import BEST_SAMPLES_FILENAME
 
     path = experiment / BEST_SAMPLES_FILENAME
     if not path.is_file():

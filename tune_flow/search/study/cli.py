@@ -1,7 +1,7 @@
 """``python -m tune_flow.study --spec studies/flows_2d.yaml``: a tuned, seeded comparison table.
 
 Validates the spec before Ray starts (one line, exit 2), then runs every cell (see
-:mod:`tune_flow.search.study`) on one Ray instance and writes, under ``<storage>/<study>/``:
+:mod:`tune_flow.search.study.runner`) on one Ray instance and writes, under ``<storage>/<study>/``:
 ``runs.csv``, ``table.md``, ``table.csv``, ``study.html`` and each cell's ``search/`` and
 ``seeds/`` experiments (with its ``best_config.yaml``).
 """
@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def run_command(argv: list[str] | None = None) -> tuple[int, Path | None]:
     """``main`` without the one-line error handling: (exit code, the study's directory, None
-    when nothing ran); :func:`tune_flow.api.study` calls it."""
+    when nothing ran); :func:`tune_flow.search.api.study` calls it."""
     args = build_parser().parse_args(argv)
     spec = load_study(args.spec)
     root = Path(args.storage_path) / spec.name
@@ -135,8 +135,8 @@ def run_command(argv: list[str] | None = None) -> tuple[int, Path | None]:
 
 
 def _run(spec, root: Path, fit: int) -> int:  # type: ignore[no-untyped-def]
-    from tune_flow.search.study import RUNS_FILENAME, run_cells, summarize, write_runs
-    from tune_flow.search.study_report import significance, write_page, write_tables
+    from tune_flow.report.study_page import significance, write_page, write_tables
+    from tune_flow.search.study.runner import RUNS_FILENAME, run_cells, summarize, write_runs
 
     runs = run_cells(spec, root, fit)
     write_runs(runs, root / RUNS_FILENAME)

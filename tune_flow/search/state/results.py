@@ -11,7 +11,8 @@ from typing import Any
 
 import yaml
 
-from tune_flow.search.numbers import format_sample_metric, format_value
+from tune_flow.report.numbers import format_sample_metric, format_value
+from tune_flow.report.page import BEST_SAMPLES_FILENAME
 from tune_flow.search.trainable import trial_config
 
 TRIALS_FILENAME = "trials.csv"
@@ -19,7 +20,6 @@ BEST_CONFIG_FILENAME = "best_config.yaml"
 BEST_EVAL_FILENAME = "best_eval.json"
 # The points best_eval.json was computed from (generated, test; original units): the report
 # plots them instead of sampling the winner again.
-BEST_SAMPLES_FILENAME = "best_samples.npz"
 SUMMARY_FILENAME = "search_summary.json"  # objectives and parameter importances, for the report
 SELECTION_FILENAME = "selection.json"  # every candidate's score in the final selection
 BEST_MODEL_FILENAME = "best_model.pt"  # the chosen weights, one self-contained model file
@@ -42,7 +42,7 @@ def scheduler_label(scheduler: str) -> str:
 
 def stop_reason(result: Any, scheduler: str) -> str:
     """Why a trial ended: its own reason (max_epochs, patience, diverged; ``time_budget``, set by
-    :class:`tune_flow.search.search_end.SearchEnd`), ``error``, or the scheduler that
+    :class:`tune_flow.search.state.search_end.SearchEnd`), ``error``, or the scheduler that
     stopped it (asha, median; ``stopped`` otherwise: a trial of an interrupted search)."""
     if result.error is not None:
         return "error"
@@ -96,7 +96,7 @@ def trial_rows(
     weights it hands on (``checkpoint``: ``best_model.pt`` in its latest checkpoint); with several
     ``objectives`` (name, mode), each one's final value and whether the trial is on the Pareto
     front. ``stop_reasons``: trial id -> reason for trials whose results lack one (the time
-    budget's cuts, :class:`tune_flow.search.search_end.SearchOutcome`)."""
+    budget's cuts, :class:`tune_flow.search.state.search_end.SearchOutcome`)."""
     stop_reasons = stop_reasons or {}
     rows = []
     for result in results:
@@ -357,7 +357,7 @@ def write_search_outputs(
         best.config.get("grid_point", best.config), space.base,
         experiment / BEST_CONFIG_FILENAME, why,
     )  # fmt: skip
-    from tune_flow.search.importance import parameter_importances
+    from tune_flow.report.importance import parameter_importances
 
     importances = parameter_importances(
         rows, param_names, best_metric_column(space.metric), space.mode

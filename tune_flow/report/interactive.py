@@ -1,7 +1,7 @@
 """The report's interactive plots: Optuna's own plotly visualisations of a finished search.
 
 The trials of trials.csv, with their learning curves, are replayed into an in-memory Optuna study
-(as :mod:`tune_flow.search.importance` does for fANOVA), so the plots work for every searcher and
+(as :mod:`tune_flow.report.importance` does for fANOVA), so the plots work for every searcher and
 need no ``--optuna-storage``: optimisation history, learning curves (intermediate values),
 parallel coordinates, slices, parameter importances and, for the two
 most important numeric parameters, a contour. Hovering a point names its trial number and
@@ -41,7 +41,7 @@ def build_study(
     intermediate values; the trial id and stop reason are user attributes."""
     import optuna
 
-    from tune_flow.search.importance import _distribution
+    from tune_flow.report.importance import _distribution
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(direction="minimize" if mode == "min" else "maximize")

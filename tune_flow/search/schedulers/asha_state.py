@@ -22,7 +22,7 @@ from typing import Any
 
 from ray.tune.schedulers import ASHAScheduler
 
-from tune_flow.search.json_files import write_json_atomically
+from tune_flow.search.state.json_files import write_json_atomically
 
 STATE_FILENAME = "asha_state.jsonl"
 LEGACY_STATE_FILENAME = "asha_state.json"  # searches started before the rename
