@@ -106,6 +106,9 @@ def test_tiny_study_end_to_end_and_resume_redoes_no_finished_work(
     assert markdown.count(" ± ") >= 8 and markdown.count("**") >= 4  # 2 tables, best per column
     page = (root / "study.html").read_text()
     assert "Welch" in page and 'src="samples_grid.png"' in page
+    # Each cell's search as an interactive plot, plotly.js embedded once for the whole page.
+    assert "Each cell's search" in page and page.count("Plotly.newPlot") == 4
+    assert page.count("plotly.js v") == 1
     assert (root / "samples_grid.png").stat().st_size > 1000
     for cell in root.glob("*/cell.json"):
         record = json.loads(cell.read_text())

@@ -11,8 +11,10 @@ parameters. plotly.js is embedded once, inline, so report.html works offline fro
 from __future__ import annotations
 
 import math
+import re
 import warnings
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 # Optuna draws nothing useful from fewer trials than this.
@@ -26,6 +28,13 @@ def _value(text: str) -> Any:
     except (TypeError, ValueError):
         return text
     return int(number) if number.is_integer() and "." not in str(text) else number
+
+
+def proposal_order(row: dict[str, str]) -> int:
+    """The order Tune created a trial in: the number in its directory's name
+    (``train_flow_<id>_<N>_<params>_<time>``); rows without one keep their place at the end."""
+    match = re.match(r"[^_]+_[^_]+_[0-9a-f]+_(\d+)_", Path(row.get("trial_dir", "")).name)
+    return int(match.group(1)) if match else 10**9
 
 
 def build_study(
@@ -44,6 +53,7 @@ def build_study(
     from tune_flow.report.importance import _distribution
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    rows = sorted(rows, key=proposal_order)  # trials.csv is ranked; histories run in time
     study = optuna.create_study(direction="minimize" if mode == "min" else "maximize")
     values = {name: [_value(r[name]) for r in rows if r.get(name, "") != ""] for name in params}
     distributions = {n: _distribution(v) for n, v in values.items() if len({str(x) for x in v}) > 1}
@@ -133,3 +143,27 @@ def _importances(study: Any, vis: Any) -> Any:
     from optuna.importance import FanovaImportanceEvaluator
 
     return vis.plot_param_importances(study, evaluator=FanovaImportanceEvaluator(seed=0))
+
+
+def history_html(
+    rows: list[dict[str, str]], metric_column: str, mode: str, title: str, embed_js: bool
+) -> str:
+    """One search's optimisation history (each trial's ``metric_column`` and the best so far) as
+    an HTML fragment, carrying plotly.js when ``embed_js``; "" with too few trials or without
+    plotly. The study page draws one per cell."""
+    try:
+        import plotly  # noqa: F401
+    except ImportError:
+        return ""
+    from optuna import visualization as vis
+
+    if len(rows) < MIN_TRIALS:
+        return ""
+    study = build_study(rows, [], metric_column, mode, {})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        figure = vis.plot_optimization_history(study, target_name=metric_column)
+    figure.update_layout(
+        title=title, height=320, margin={"l": 60, "r": 20, "t": 50, "b": 40}, showlegend=False
+    )
+    return figure.to_html(full_html=False, include_plotlyjs=embed_js)

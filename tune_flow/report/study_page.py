@@ -184,10 +184,41 @@ def samples_grid(spec: StudySpec, runs: list[dict[str, Any]], path: Path, n: int
     return True
 
 
+def _search_histories(spec: StudySpec, root: Path) -> str:
+    """Each cell's search as Optuna's interactive optimisation history (hover: trial and
+    parameters), plotly.js embedded once for the page; "" without plotly."""
+    import csv
+
+    from tune_flow.report.interactive import history_html
+
+    parts: list[str] = []
+    for cell in spec.cell_values():
+        name = spec.cell_name(cell)
+        trials = root / name / "search" / "trials.csv"
+        if not trials.is_file():
+            continue
+        with trials.open() as handle:
+            rows = list(csv.DictReader(handle))
+        column = f"best_{spec.metric}"
+        if not rows or column not in rows[0]:
+            continue
+        part = history_html(rows, column, "min", name, embed_js=not parts)
+        if part:
+            parts.append(part)
+    if not parts:
+        return ""
+    return (
+        f"<h2>Each cell's search</h2><p>Every trial's best in-trial {html.escape(spec.metric)} "
+        "on the validation split, in the order the searcher proposed them, and the best so far. "
+        "Hover a point for its trial's parameters.</p>" + "\n".join(parts)
+    )
+
+
 def write_page(
     spec: StudySpec, summaries: list[dict[str, Any]], runs: list[dict[str, Any]], root: Path
 ) -> Path:
-    """study.html: the tables, the significance lines, the samples grid (2-D data)."""
+    """study.html: the tables, the significance lines, the samples grid (2-D data and images)
+    and each cell's search history (interactive, plotly.js embedded once: works offline)."""
     tables = []
     for metric in dict.fromkeys(s["metric"] for s in summaries):
         rows, columns, table, best = _grid(spec, summaries, metric)
@@ -210,10 +241,12 @@ def write_page(
     grid = samples_grid(spec, runs, root / "samples_grid.png")
     figure = (
         '<figure><img src="samples_grid.png" alt="samples per cell"><figcaption>Samples of each '
-        "cell's first retrained seed (orange) and the test data (blue)</figcaption></figure>"
+        "cell's first retrained seed (points: orange, over the test data in blue; images: a grid "
+        "at the test images' pixel scale)</figcaption></figure>"
         if grid
         else ""
     )
+    histories = _search_histories(spec, root)
     page = f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>tune_flow study: {html.escape(spec.name)}</title>
 <style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto}}img{{max-width:100%}}
@@ -226,6 +259,7 @@ better, best per column in bold. All runs: <code>runs.csv</code>.</p>
 {"".join(tables)}
 <h2>Does the best row's lead hold up?</h2><ul>{tests or "<li>needs at least 2 rows</li>"}</ul>
 {figure}
+{histories}
 </body></html>
 """
     out = root / "study.html"

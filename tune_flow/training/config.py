@@ -41,11 +41,12 @@ class TrainingConfig:
     """One flow-matching training run.
 
     The study axes (``arch``, ``flow``, ``dataset``, ``aug``) and the run's ``group`` are required;
-    everything else has a default. ``arch``, ``flow`` and ``dataset`` take a built-in name or an
-    import path (``package.module:Name``, ``path/to/file.py:Name``); ``arch_args``,
+    everything else has a default. ``arch``, ``flow``, ``dataset`` and ``aug`` take a built-in
+    name or an import path (``package.module:Name``, ``path/to/file.py:Name``); ``arch_args``,
     ``flow_args`` and ``dataset_args`` are the keyword arguments of what they name, given as a
-    mapping or as dotted keys (``arch_args.channels: 64``). The study's locked settings (``ema_decay``, ``grad_clip``,
-    ``patience``, ``warmup_steps``) are kept out of ``repr`` but can still be set explicitly.
+    mapping or as dotted keys (``arch_args.channels: 64``). The study's locked settings
+    (``ema_decay``, ``grad_clip``, ``patience``, ``warmup_steps``) are kept out of ``repr`` but
+    can still be set explicitly.
     """
 
     # Study axes.
@@ -129,11 +130,12 @@ class TrainingConfig:
     @property
     def run_name(self) -> str:
         """``arch-flow-dataset-aug-group``, with anything but [A-Za-z0-9._-] replaced by '_'."""
-        dataset = self.dataset.replace(PAIR_SEPARATOR, "_to_")
-        if "/" in dataset:
-            dataset = Path(dataset).stem
+        dataset = "_to_".join(
+            _short(part) if is_import_path(part) else Path(part).stem if "/" in part else part
+            for part in (p.strip() for p in self.dataset.split(PAIR_SEPARATOR))
+        )
         raw = "-".join(
-            [_short(self.arch), _short(self.flow), _short(dataset), _short(self.aug), self.group]
+            [_short(self.arch), _short(self.flow), dataset, _short(self.aug), self.group]
         )
         return re.sub(r"[^A-Za-z0-9._-]+", "_", raw).strip("_")
 
@@ -293,17 +295,6 @@ def fold_dotted_keys(values: dict[str, Any]) -> dict[str, Any]:
         if not isinstance(given, dict):
             raise UserInputError(f"The value of `{head}` is {given!r}, but must be a mapping.")
         out[head] = {**given, **args}
-    return out
-
-
-def dotted_keys(values: dict[str, Any]) -> dict[str, Any]:
-    """The inverse of :func:`fold_dotted_keys`: one flat key per constructor argument."""
-    out: dict[str, Any] = {}
-    for key, value in values.items():
-        if key in ARGUMENT_FIELDS and isinstance(value, dict):
-            out.update({f"{key}.{name}": v for name, v in value.items()})
-        else:
-            out[key] = value
     return out
 
 
