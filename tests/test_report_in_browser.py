@@ -38,3 +38,26 @@ def test_the_browser_check_sees_a_script_error(tmp_path):
     page.write_text("<html><body><p>x</p><script>no_such_function();</script></body></html>")
     messages = check(page, tmp_path / "broken.png")
     assert any("no_such_function" in message for message in messages)
+
+
+def test_the_study_page_opens_offline_with_no_console_errors(ray_cluster, tmp_path, monkeypatch):
+    import tune_flow
+    from tests.conftest import TINY_BASE
+
+    monkeypatch.chdir(tmp_path)
+    spec = {
+        "name": "browser_study",
+        "space": {"method": "random", "base": {**TINY_BASE, "eval_samples": 100},
+                  "parameters": {"width": {"values": [8, 16]}}},
+        "cells": {"flow": ["icfm", "otcfm"]},
+        "rows": "flow",
+        "budget": {"num_samples": 2, "max_epochs": 2},
+        "seeds": 1,
+        "evaluate": {"metric": "w2", "samples": 100, "steps": [10], "method": "euler"},
+    }  # fmt: skip
+    result = tune_flow.study(spec, storage_path=str(tmp_path / "studies"))
+    page = result.page.read_text()
+    assert page.count("Plotly.newPlot") == 2  # one search history per cell
+    screenshot = tmp_path / "study.png"
+    assert check(result.page, screenshot) == []
+    assert screenshot.stat().st_size > 20_000
