@@ -14,6 +14,9 @@ the validation split (in original units) and Euler with 100 steps.
     w2_val           W2, as many generated points as the validation split has, against all of it
     w2_500_x3        the mean of w2_500 over 3 paired source draws
     w2_val_x3        the mean of w2_val over 3 paired source draws (the final selection's rule)
+    w2_train_2500    W2, 2500 generated vs 2500 training points (a larger reference than the
+                     validation split; the model trained on those points)
+    energy_train_5k  unbiased energy distance, 5000 generated vs 5000 training points
     sinkhorn_val     debiased Sinkhorn divergence (geomloss, p=2, blur 0.01), n as w2_val
     energy_u_val     unbiased energy distance (U-statistic within each set), n as w2_val
 
@@ -96,6 +99,9 @@ def estimates(path: str, repeat: int, full: bool = True) -> dict[str, float]:
         "w2_val_x3",  # the final selection's rule
         lambda: statistics.fmean(wasserstein2(draw(n_val, k), reference) for k in range(3)),
     )
+    train_ref = run.stats.denormalize(run.data.x_1_train).double()
+    timed("w2_train_2500", lambda: wasserstein2(draw(2500, 0), train_ref[:2500]))
+    timed("energy_train_5k", lambda: _energy_unbiased(draw(5000, 0), train_ref[:5000]))
     if not full:
         return {**out, **{f"{k}_seconds": v for k, v in timings.items()}}
     timed("sinkhorn_val", lambda: _sinkhorn(draw(n_val, 0).float(), reference.float()))
