@@ -178,3 +178,50 @@ def test_a_user_augmentation_by_file_path_trains(tmp_path):
     assert config.run_name == "mlp-icfm-moons-mirror_x-g"
     assert probe_config(config)[0] == 400
     assert FlowTrainer(config).train()["epochs_run"] == 1
+
+
+def test_a_conditional_argument_of_one_searched_file_path_arch(tmp_path, monkeypatch):
+    """arch searched (inside a W&B group) between a built-in and a file whose builder needs an
+    argument no other arch takes: paths in values and `when` are the space file's, the argument is
+    checked and probed where it applies."""
+    from tune_flow.space.probe import probe_space
+
+    (tmp_path / "nets2.py").write_text(
+        "import torch\nfrom torch import nn\n"
+        "class Net2(nn.Module):\n"
+        "    def __init__(self, shape, channels):\n"
+        "        super().__init__()\n"
+        "        self.l = nn.Linear(shape[0] + 1, shape[0])\n"
+        "    def forward(self, x, t):\n"
+        "        return self.l(torch.cat([x, t[:, None]], 1))\n"
+    )
+    (tmp_path / "space.yaml").write_text(
+        "base: {flow: icfm, dataset: moons, aug: none, group: g, n_samples: 500}\n"
+        "parameters:\n"
+        "  model: {parameters: {arch: {values: [mlp, nets2.py:Net2]}}}\n"
+        "  arch_args.channels: {values: [8, 16], when: {arch: nets2.py:Net2}}\n"
+    )
+    monkeypatch.chdir(Path("/"))  # not the space file's folder
+    space = load_space(tmp_path / "space.yaml")
+    assert probe_space(space)[0] == 400
+    net2 = f"{tmp_path / 'nets2.py'}:Net2"
+    assert space.parameters[1].when == {"arch": [net2]}
+    assert absolute_import_path("a.npy->sub/d.py:make", Path("/b")) == "a.npy->/b/sub/d.py:make"
+
+
+def test_non_finite_digit_samples_score_inf():
+    from tune_flow.evaluation.digits_frechet import frechet_digits
+
+    images = torch.zeros(10, 1, 8, 8)
+    images[3, 0, 2, 2] = float("nan")
+    assert frechet_digits(images, torch.zeros(10, 1, 8, 8)) == float("inf")
+
+
+def test_api_set_values_keep_their_type():
+    from tune_flow.search.api import _flags
+    from tune_flow.search.cli import build_parser
+    from tune_flow.yaml_io import parse_overrides
+
+    argv = _flags(build_parser(), {"set": {"group": "no", "tag": "007", "lr": 1e-3}}, set())
+    values = parse_overrides(argv[1::2])
+    assert values == {"group": "no", "tag": "007", "lr": 1e-3}

@@ -25,6 +25,7 @@ from typing import Any
 
 from tune_flow.errors import UserInputError, one_of, suggest
 
+PAIR_SEPARATOR = "->"  # as tune_flow.data's "source->target" datasets
 # package.module:Name (dotted module, one attribute name) or some/file.py:Name.
 _MODULE_PATH = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*:[A-Za-z_][\w.]*$")
 _FILE_PATH = re.compile(r"^(?P<file>.+\.py):(?P<name>[A-Za-z_][\w.]*)$")
@@ -41,6 +42,10 @@ def absolute_import_path(value: Any, base_dir: Path) -> Any:
     returned as it is."""
     if not isinstance(value, str):
         return value
+    if PAIR_SEPARATOR in value:  # "source->target": each side on its own
+        return PAIR_SEPARATOR.join(
+            absolute_import_path(part.strip(), base_dir) for part in value.split(PAIR_SEPARATOR)
+        )
     match = _FILE_PATH.match(value)
     if match is None or Path(match["file"]).is_absolute():
         return value

@@ -14,6 +14,7 @@ one CPU core and is written atomically (several Ray workers may race to create i
 
 from __future__ import annotations
 
+import math
 import os
 import tempfile
 import warnings
@@ -123,8 +124,11 @@ def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
 def frechet_digits(generated: torch.Tensor, reference: torch.Tensor) -> float:
     """:func:`frechet_distance` of the classifier features of two sets of digit images, each
     (n, 1, 8, 8) or (n, 64) in the data's original units (0..16)."""
+    generated = torch.as_tensor(generated, dtype=torch.float32)
+    if not torch.isfinite(generated).all():  # a diverged model: scored inf, as sample_metrics does
+        return math.inf
     net = classifier()
-    a = net.features(torch.as_tensor(generated, dtype=torch.float32).reshape(-1, 1, 8, 8))
+    a = net.features(generated.reshape(-1, 1, 8, 8))
     b = net.features(torch.as_tensor(reference, dtype=torch.float32).reshape(-1, 1, 8, 8))
     return frechet_distance(a.numpy(), b.numpy())
 

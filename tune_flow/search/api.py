@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -131,7 +132,8 @@ class _space_file:  # noqa: N801 -- a context manager used like a function
                 )
             return str(self.value)
         self.folder = tempfile.TemporaryDirectory(prefix=f"tune_flow_{self.what}_")
-        path = Path(self.folder.name) / f"{self.value.get('name') or self.what}.yaml"
+        stem = re.sub(r"[^A-Za-z0-9._-]+", "_", str(self.value.get("name") or self.what))
+        path = Path(self.folder.name) / f"{stem}.yaml"
         path.write_text(yaml.safe_dump(_absolute(self.value, Path.cwd()), sort_keys=False))
         return str(path)
 
@@ -198,8 +200,8 @@ def _flags(
                 argv.append(flag)
         elif isinstance(value, dict):  # set={"lr": 1e-3}
             for name, item in value.items():
-                # JSON is YAML: numbers, lists and mappings read back as they were given.
-                argv += [flag, f"{name}={item if isinstance(item, str) else json.dumps(item)}"]
+                # JSON is YAML: strings, numbers, lists and mappings read back as given.
+                argv += [flag, f"{name}={json.dumps(item)}"]  # a string stays a string
         elif isinstance(value, (list, tuple)):
             for item in value:
                 argv += [flag, str(item)]

@@ -191,29 +191,46 @@ def load_space(path: str | Path, set_keys: frozenset[str] = frozenset()) -> Sear
 
 
 def absolute_import_paths_of_space(raw: dict[str, Any], base_dir: Path) -> dict[str, Any]:
-    """``raw`` with every relative ``file.py:Name`` of ``base`` and of the ``parameters``'
-    values made absolute against ``base_dir`` (the space file's folder)."""
+    """``raw`` with every relative ``file.py:Name`` of ``base`` and of the ``parameters`` (their
+    values, ``when`` conditions and W&B groups) made absolute against ``base_dir`` (the space
+    file's folder)."""
     out = dict(raw)
     if isinstance(raw.get("base"), dict):
         out["base"] = absolute_import_paths(raw["base"], base_dir)
-    parameters = raw.get("parameters")
-    if isinstance(parameters, dict):
-        out["parameters"] = {
-            name: _absolute_spec(spec, base_dir) if name in IMPORT_PATH_FIELDS else spec
-            for name, spec in parameters.items()
-        }
+    if isinstance(raw.get("parameters"), dict):
+        out["parameters"] = _absolute_parameters(raw["parameters"], base_dir)
     return out
 
 
-def _absolute_spec(spec: Any, base_dir: Path) -> Any:
-    if not isinstance(spec, dict):
-        return spec
-    out = dict(spec)
-    if isinstance(spec.get("values"), list):
-        out["values"] = [absolute_import_path(v, base_dir) for v in spec["values"]]
-    if "value" in spec:
-        out["value"] = absolute_import_path(spec["value"], base_dir)
+def _absolute_parameters(parameters: dict[str, Any], base_dir: Path) -> dict[str, Any]:
+    out = {}
+    for name, spec in parameters.items():
+        if not isinstance(spec, dict):
+            out[name] = spec
+            continue
+        spec = dict(spec)
+        if isinstance(spec.get("parameters"), dict):  # a W&B group
+            spec["parameters"] = _absolute_parameters(spec["parameters"], base_dir)
+        if name in IMPORT_PATH_FIELDS:
+            if isinstance(spec.get("values"), list):
+                spec["values"] = [absolute_import_path(v, base_dir) for v in spec["values"]]
+            if "value" in spec:
+                spec["value"] = absolute_import_path(spec["value"], base_dir)
+        if isinstance(spec.get("when"), dict):
+            spec["when"] = {
+                key: _absolute_condition(allowed, base_dir)
+                if key in IMPORT_PATH_FIELDS
+                else allowed
+                for key, allowed in spec["when"].items()
+            }
+        out[name] = spec
     return out
+
+
+def _absolute_condition(allowed: Any, base_dir: Path) -> Any:
+    if isinstance(allowed, list):
+        return [absolute_import_path(v, base_dir) for v in allowed]
+    return absolute_import_path(allowed, base_dir)
 
 
 def _unknown_parameters(flat: dict[str, Any], problems: Problems) -> set[str]:

@@ -250,9 +250,11 @@ def check_parameter_values(
         if values is None and p.distribution.kind in BOUNDED:
             low, high, _ = p.distribution._optuna_range()
             values = [p.distribution._finish(low), p.distribution._finish(high)]
+        # A conditional parameter is checked where it applies (its arch, not the placeholder's).
+        context = {key: allowed[0] for key, allowed in p.when.items() if allowed}
         for value in values or []:
             try:
-                TrainingConfig.from_dict({**PLACEHOLDER_AXES, **base, p.name: value})
+                TrainingConfig.from_dict({**PLACEHOLDER_AXES, **base, **context, p.name: value})
             except UserInputError as error:
                 problems.add(f"parameter `{p.name}` value {value!r}: {error}")
                 break

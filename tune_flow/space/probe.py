@@ -25,8 +25,10 @@ def probe_space(space: SearchSpace) -> tuple[int, float]:
         for value in parameter.distribution.grid_values() or []:
             if value == first.get(parameter.name):
                 continue
+            # The first point with this value, and the conditional parameters it brings along.
+            point = {**space.first_point({parameter.name: value}), **space.base}
             try:
-                config = TrainingConfig.from_dict({**first, parameter.name: value})
+                config = TrainingConfig.from_dict(point)
             except UserInputError:
                 # The value itself passed parsing (check_parameter_values); other searched
                 # values of the first point may not suit it (heads that do not divide width):

@@ -112,12 +112,15 @@ class SearchSpace:
         unique = {tuple(sorted(p.items())): p for p in points}
         return list(unique.values())
 
-    def first_point(self) -> dict[str, Any]:
-        """A deterministic representative: each parameter's first value or the middle of its range."""
+    def first_point(self, forced: dict[str, Any] | None = None) -> dict[str, Any]:
+        """A deterministic representative: each parameter's first value or the middle of its
+        range; ``forced`` values instead for the categorical parameters it names (the
+        conditional parameters that then apply are drawn too)."""
+        forced = forced or {}
 
         class _First:
             def suggest_categorical(self, name, choices):  # noqa: ANN001, ANN202
-                return choices[0]
+                return forced[name] if name in forced else choices[0]
 
             def suggest_int(self, name, low, high):  # noqa: ANN001, ANN202
                 return (low + high) // 2
