@@ -25,7 +25,7 @@ from typing import Any
 
 from tune_flow.errors import UserInputError, one_of, suggest
 
-PAIR_SEPARATOR = "->"  # as tune_flow.data's "source->target" datasets
+PAIR_SEPARATOR = "->"  # "source->target" datasets: each side is a name, a file or an import path
 # package.module:Name (dotted module, one attribute name) or some/file.py:Name.
 _MODULE_PATH = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*:[A-Za-z_][\w.]*$")
 _FILE_PATH = re.compile(r"^(?P<file>.+\.py):(?P<name>[A-Za-z_][\w.]*)$")

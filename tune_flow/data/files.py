@@ -10,8 +10,8 @@ import numpy as np
 import torch
 
 from tune_flow.errors import UserInputError
+from tune_flow.import_path import PAIR_SEPARATOR  # "source->target" datasets
 
-PAIR_SEPARATOR = "->"  # "source->target" datasets
 FILE_SUFFIXES = (".npy", ".npz", ".pt", ".pth", ".csv", ".parquet")
 # Keys tried, in order, in .npz archives and .pt dicts for the target and the source samples.
 TARGET_KEYS = ("x1", "target", "data", "x")

@@ -79,41 +79,52 @@ def search(space: str | Path | dict[str, Any], **options: Any) -> SearchResult:
         UserInputError: the CLI's one line, for any bad input (nothing started or written).
         RuntimeError: the search ran but ended otherwise than finished (exit code in the text).
     """
-    from tune_flow.search.cli import build_parser, run_command
+    from tune_flow.report.page import REPORT_FILENAME
+    from tune_flow.search import cli
+    from tune_flow.search.state.results import (
+        BEST_CONFIG_FILENAME,
+        BEST_EVAL_FILENAME,
+        BEST_MODEL_FILENAME,
+        TRIALS_FILENAME,
+    )
 
-    with _space_file(space, "space") as path, _named(path, space):
-        argv = ["--space", path] + _flags(build_parser(), options, exclude={"space"})
-        code, outputs = run_command(argv)
-    if code != 0 or outputs is None:
-        raise RuntimeError(f"the search ended with exit code {code}; see its output above")
-    best = outputs / "best_config.yaml"
-    model = outputs / "best_model.pt"
+    outputs = _run(cli, "space", space, options)
+    best, model = outputs / BEST_CONFIG_FILENAME, outputs / BEST_MODEL_FILENAME
     return SearchResult(
         outputs=outputs,
         best_config=yaml.safe_load(best.read_text()) if best.is_file() else {},
         best_checkpoint=model if model.is_file() else None,
-        trials_csv=outputs / "trials.csv",
-        report=outputs / "report.html",
-        best_eval=outputs / "best_eval.json",
+        trials_csv=outputs / TRIALS_FILENAME,
+        report=outputs / REPORT_FILENAME,
+        best_eval=outputs / BEST_EVAL_FILENAME,
     )
 
 
 def study(spec: str | Path | dict[str, Any], **options: Any) -> StudyResult:
     """Run a study (``python -m tune_flow.study --spec SPEC --OPTION ...``); same conventions as
     :func:`search`."""
-    from tune_flow.search.study.cli import build_parser, run_command
+    from tune_flow.search.study import cli
+    from tune_flow.search.study.runner import RUNS_FILENAME
 
-    with _space_file(spec, "spec") as path, _named(path, spec):
-        argv = ["--spec", path] + _flags(build_parser(), options, exclude={"spec"})
-        code, outputs = run_command(argv)
-    if code != 0 or outputs is None:
-        raise RuntimeError(f"the study ended with exit code {code}; see its output above")
+    outputs = _run(cli, "spec", spec, options)
     return StudyResult(
         outputs=outputs,
         table_csv=outputs / "table.csv",
-        runs_csv=outputs / "runs.csv",
+        runs_csv=outputs / RUNS_FILENAME,
         page=outputs / "study.html",
     )
+
+
+def _run(cli: Any, what: str, given: str | Path | dict[str, Any], options: dict[str, Any]) -> Path:
+    """``cli.run_command`` with ``--WHAT given`` and the options as flags; the outputs' folder.
+    Raises the CLI's :class:`UserInputError`, or RuntimeError when the run did not finish."""
+    with _space_file(given, what) as path, _named(path, given):
+        argv = [f"--{what}", path] + _flags(cli.build_parser(), options, exclude={what})
+        code, outputs = cli.run_command(argv)
+    if code != 0 or outputs is None:
+        name = "search" if what == "space" else "study"
+        raise RuntimeError(f"the {name} ended with exit code {code}; see its output above")
+    return outputs
 
 
 class _space_file:  # noqa: N801 -- a context manager used like a function

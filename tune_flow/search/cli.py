@@ -154,7 +154,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def apply_overrides(space: SearchSpace, args: argparse.Namespace) -> SearchSpace:
     """Fold the CLI flags into the space, with the same checks as the YAML."""
-    from tune_flow.training.config import TrainingConfig
 
     if args.num_samples is not None:
         if args.num_samples <= 0:
@@ -241,14 +240,10 @@ def apply_overrides(space: SearchSpace, args: argparse.Namespace) -> SearchSpace
             f"{space.run_cap} identical ones; to compare seeds, search `seed: {{values: [0, 1, 2]}}`"
         )
         space.run_cap = 1
-    # Fail now, not inside every trial: the fixed values must make a valid config.
-    TrainingConfig.from_dict({**space.first_point(), **space.base})
     # Relative data paths from where the search was started (the record's, on --resume).
-    space.base = absolute_paths(
-        space.base, Path(getattr(args, "working_directory", None) or Path.cwd())
-    )
-    # The data and the code too: a missing file, a wrong shape, NaN, too few rows, a network or a
-    # flow that does not import, build or run on a probe batch is one line now.
+    space.base = absolute_paths(space.base, start)
+    # Fail now, not inside every trial: an invalid value, a missing file, a wrong shape, NaN, too
+    # few rows, a network or a flow that does not import, build or run on a probe batch.
     from tune_flow.space.probe import probe_space
 
     space.num_train, _ = probe_space(space)

@@ -16,12 +16,15 @@ from tune_flow.training.config import TrainingConfig
 from tune_flow.training.flows import probe_flow
 
 
-def probe_config(config: TrainingConfig) -> tuple[int, float]:
-    """Check the data, then build and probe the network and the flow for its point shape; return
+def probe_config(
+    config: TrainingConfig, data: tuple[int, tuple[int, ...]] | None = None
+) -> tuple[int, float]:
+    """Check the data (unless ``data``, its (training rows, point shape), is known already), then
+    build and probe the network, the flow and the augmentation for its point shape; return
     (training rows, seconds the probe took). Raises
     :class:`~tune_flow.errors.UserInputError` with one line."""
     start = time.perf_counter()
-    rows, shape = inspect_data(config)
+    rows, shape = data if data is not None else inspect_data(config)
     probe_network(config.build_network(shape), shape, config.arch)
     probe_flow(config.build_flow(), shape, config.flow)
     probe_augmentation(config.aug, shape, config.aug_std)
