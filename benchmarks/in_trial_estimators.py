@@ -62,7 +62,82 @@ def _sinkhorn(x, y) -> float:  # type: ignore[no-untyped-def]
     return float(SamplesLoss("sinkhorn", p=2, blur=0.01, debias=True)(x, y))
 
 
-def estimates(path: str, repeat: int, full: bool = True) -> dict[str, float]:
+def _large_sample_estimates(run, reference, draw, timed, out, timings):  # type: ignore[no-untyped-def]
+    """Estimators that generate many points (10k, Euler 100) so that only the reference's noise
+    is left, against the validation split or the training split."""
+    import torch
+
+    from tune_flow.evaluation.metrics import wasserstein2
+
+    train = run.stats.denormalize(run.data.x_1_train[:10_000]).double()
+    scale = float(reference.std(0).mean())
+    generated = draw(10_000, 0)
+
+    def energy_vs(x, y) -> float:  # type: ignore[no-untyped-def]
+        # unbiased energy distance without the reference's self term (the same for every
+        # candidate): 2E|X-Y| - E|X-X'|, X' != X
+        n = len(x)
+        within = sum(torch.cdist(part, x).sum() for part in x.split(2500)) / (n * (n - 1))
+        across = sum(torch.cdist(part, y).sum() for part in x.split(2500)) / (n * len(y))
+        return float(2 * across - within - _energy_self(y))
+
+    def sinkhorn(x, y, blur: float) -> float:  # type: ignore[no-untyped-def]
+        from geomloss import SamplesLoss
+
+        return float(
+            SamplesLoss("sinkhorn", p=2, blur=blur * scale, debias=True, scaling=0.9)(
+                x.float(), y.float()
+            )
+        )
+
+    timed("energy_val_10k", lambda: energy_vs(generated, reference))
+    timed("energy_trainval_10k", lambda: energy_vs(generated, torch.cat([train, reference])))
+    timed("w2_val_10k", lambda: wasserstein2(generated, reference))
+    timed("w2_train_10k", lambda: wasserstein2(generated, train))
+    timed("sinkhorn_val_10k_b05", lambda: sinkhorn(generated, reference, 0.05))
+    timed("sinkhorn_val_10k_b20", lambda: sinkhorn(generated, reference, 0.2))
+    return {**out, **{f"{k}_seconds": v for k, v in timings.items()}}
+
+
+def _quasi_random_estimates(run, reference, repeat, timed, out, timings):  # type: ignore[no-untyped-def]
+    """The selection's candidates with scrambled Sobol source draws (what the search now uses),
+    Euler 100 as in a trial unless named ``_dopri5``."""
+    import torch
+
+    from tune_flow.evaluation.metrics import wasserstein2
+    from tune_flow.evaluation.quasi_random import evaluation_source_draw
+    from tune_flow.evaluation.sampling import Solver, sample_with
+
+    euler = Solver("euler", 100)
+    train = run.stats.denormalize(run.data.x_1_train[:10_000]).double()
+
+    def draw(n: int, k: int, solver=euler) -> torch.Tensor:  # type: ignore[no-untyped-def]
+        x_0 = evaluation_source_draw(n, run.shape, 10_000 * repeat + k, "cpu", run.data.x_0_val)
+        return sample_with(run.model, x_0, solver, run.stats).double()
+
+    n_val = len(reference)
+    timed("q_w2_500", lambda: wasserstein2(draw(500, 0), reference[:500]))
+    timed("q_w2_val", lambda: wasserstein2(draw(n_val, 0), reference))
+    timed(
+        "q_w2_val_x3",
+        lambda: statistics.fmean(wasserstein2(draw(n_val, k), reference) for k in range(3)),
+    )
+    timed("q_w2_val_4x", lambda: wasserstein2(draw(4 * n_val, 0), reference))
+    timed("q_w2_val_dopri5", lambda: wasserstein2(draw(n_val, 0, run.config.solver), reference))
+    timed("q_energy_val_4x", lambda: _energy_unbiased(draw(4 * n_val, 0), reference))
+    timed("q_w2_train_5k", lambda: wasserstein2(draw(5000, 0), train[:5000]))
+    timed("q_energy_train_5k", lambda: _energy_unbiased(draw(5000, 0), train[:5000]))
+    return {**out, **{f"{k}_seconds": v for k, v in timings.items()}}
+
+
+def _energy_self(y) -> float:  # type: ignore[no-untyped-def]
+    import torch
+
+    n = len(y)
+    return float(sum(torch.cdist(part, y).sum() for part in y.split(2500)) / (n * (n - 1)))
+
+
+def estimates(path: str, repeat: int, full: bool | str = True) -> dict[str, float]:
     """Every estimator's value for the weights in ``path``, on source draws of ``repeat``."""
     import torch
 
@@ -89,6 +164,10 @@ def estimates(path: str, repeat: int, full: bool = True) -> dict[str, float]:
         timings[name] = time.perf_counter() - started
 
     n_val = len(reference)
+    if full == "large":
+        return _large_sample_estimates(run, reference, draw, timed, out, timings)
+    if full == "qmc":
+        return _quasi_random_estimates(run, reference, repeat, timed, out, timings)
     timed("w2_500", lambda: wasserstein2(draw(500, 0), reference[:500]))
     timed("w2_val", lambda: wasserstein2(draw(n_val, 0), reference))
     timed(
@@ -127,7 +206,7 @@ def estimates(path: str, repeat: int, full: bool = True) -> dict[str, float]:
 
 
 def main() -> None:
-    from selection_regret import latest_checkpoint, score
+    from selection_regret import latest_checkpoint, truth_cache, truths
 
     from tune_flow.selection import trial_candidates
 
@@ -139,6 +218,12 @@ def main() -> None:
     parser.add_argument(
         "--quick", action="store_true", help="the W2 estimators only (no Sinkhorn, energy, dopri5)"
     )
+    parser.add_argument(
+        "--large", action="store_true", help="the 10k-sample estimators (energy, W2, Sinkhorn)"
+    )
+    parser.add_argument(
+        "--qmc", action="store_true", help="the estimators with quasi-random source draws"
+    )
     args = parser.parse_args()
     candidates = []
     for trial_dir in sorted(p for p in args.experiment.iterdir() if p.is_dir()):
@@ -147,34 +232,33 @@ def main() -> None:
             candidates += trial_candidates(trial_dir.name, checkpoint)
     paths = [str(c.path) for c in candidates]
     # The truth is the expensive part (about a minute per candidate): kept beside the experiment.
-    cache = args.experiment / f"truth_w2_{args.points}.json"
-    known = json.loads(cache.read_text()) if cache.is_file() else {}
+    truth = truths(paths, args.dataset, args.points, truth_cache(args.experiment, args.points))
+    group: bool | str = "qmc" if args.qmc else "large" if args.large else not args.quick
     with ProcessPoolExecutor(2) as pool:
-        missing = [p for p in paths if p not in known]
-        scored = pool.map(
-            score, missing, [args.dataset] * len(missing), [args.points] * len(missing)
-        )
-        known.update(zip(missing, scored, strict=True))
-        cache.write_text(json.dumps(known, indent=1))
-        truth = [known[p] for p in paths]
         per_repeat = [
-            list(pool.map(estimates, paths, [r] * len(paths), [not args.quick] * len(paths)))
+            list(pool.map(estimates, paths, [r] * len(paths), [group] * len(paths)))
             for r in range(args.repeats)
         ]
+    dump = args.experiment / f"estimates_{group}.json"
+    dump.write_text(json.dumps({"paths": paths, "truth": truth, "repeats": per_repeat}, indent=1))
     best = min(truth)
     names = [k for k in per_repeat[0][0] if not k.endswith("_seconds")]
     print(f"{len(candidates)} candidates of {args.experiment.name}; best W2 {best:.4f} "
           f"({args.points} dopri5 samples vs {args.points} fresh points)")  # fmt: skip
     print(f"{'estimator':<14} median regret  worst regret  s/eval")
     for name in names:
-        regrets = []
+        regrets, latest_only = [], []
         for values in per_repeat:
             picked = min(range(len(values)), key=lambda i: values[i][name])
             regrets.append(truth[picked] / best - 1)
+            latest = [i for i, c in enumerate(candidates) if c.weights == "latest"]
+            picked = min(latest, key=lambda i: values[i][name])
+            latest_only.append(truth[picked] / best - 1)
         seconds = statistics.fmean(v[f"{name}_seconds"] for r in per_repeat for v in r)
         print(
             f"{name:<14} {statistics.median(regrets):>+13.1%}  {max(regrets):>+12.1%}  "
-            f"{seconds:>6.2f}"
+            f"{seconds:>6.2f}   latest only: {statistics.median(latest_only):+.1%} / "
+            f"{max(latest_only):+.1%}"
         )
 
 

@@ -1,7 +1,8 @@
 """Sample quality during training: the metrics a search ranks and cuts trials by.
 
 Every trial is judged on the same points: the source draw x_0 comes from a fixed seed (the same
-for every trial and every evaluation), and the reference is the **validation** split in the data's
+for every trial and every evaluation; a scrambled Sobol draw, see
+:mod:`tune_flow.evaluation.quasi_random`), and the reference is the **validation** split in the data's
 original units (the test split stays untouched until the search's final evaluation). Flows,
 sigmas and normalisations therefore compare fairly, which ``val_loss`` cannot do.
 
@@ -23,6 +24,7 @@ import torch
 from torch import nn
 
 from tune_flow.evaluation.floor import metric_floor, sample_metrics
+from tune_flow.evaluation.quasi_random import evaluation_source_draw
 from tune_flow.evaluation.sampling import sample
 
 # The evaluation source draw comes from this seed, never from the trial's: differences between
@@ -126,7 +128,7 @@ def draw_source(
 def fixed_source_draw(
     n: int, shape: int | tuple[int, ...], device: torch.device, pool: torch.Tensor | None = None
 ) -> torch.Tensor:
-    """:func:`draw_source` from :data:`EVALUATION_SEED`: the same points for every trial and
-    every evaluation."""
-    generator = torch.Generator(device).manual_seed(EVALUATION_SEED)
-    return draw_source(n, shape, device, generator, pool)
+    """The in-trial source draw: quasi-random from :data:`EVALUATION_SEED`
+    (:func:`~tune_flow.evaluation.quasi_random.evaluation_source_draw`), the same points for
+    every trial and every evaluation."""
+    return evaluation_source_draw(n, shape, EVALUATION_SEED, device, pool)

@@ -26,6 +26,7 @@ import torch
 
 from tune_flow.data import FlowData, independent_target_points
 from tune_flow.evaluation.floor import ScoredMetric, sample_metrics
+from tune_flow.evaluation.quasi_random import evaluation_source_draw
 from tune_flow.evaluation.sampling import Solver, sample_with
 from tune_flow.training.checkpoint import (
     BEST_MODEL_FILENAME,
@@ -207,9 +208,7 @@ def select_final_model(
         pool = None if data.x_0_val is None else data.x_0_val.to(run.device)
         x_0 = torch.cat(
             [
-                run.draw_source(
-                    samples, torch.Generator(run.device).manual_seed(SELECTION_SEED + k), pool
-                )
+                evaluation_source_draw(samples, run.shape, SELECTION_SEED + k, run.device, pool)
                 for k in range(draws)
             ]
         )

@@ -359,6 +359,11 @@ class FlowTrainer:
         return self.data.stats
 
     @property
+    def shape(self) -> tuple[int, ...]:
+        """One data point's shape."""
+        return self.data.shape
+
+    @property
     def source_pool(self) -> torch.Tensor | None:
         """Source points sampling draws x_0 from (the test split's); None: standard normal."""
         return self.data.x_0_test
