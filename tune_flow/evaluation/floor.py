@@ -5,6 +5,11 @@ zero for a perfect model: it shrinks as n grows (on moons, a search's winner sco
 1250 test points and 0.120 on 10k). A number means something only beside its n and the same
 metric between the reference and an independent draw of the data itself at that n. Every sample
 metric tune_flow prints or writes carries both (:class:`ScoredMetric`).
+
+The floor is that of an i.i.d. draw. Models are sampled from a quasi-random source draw
+(:mod:`tune_flow.evaluation.quasi_random`), whose points fluctuate less than i.i.d. ones, so a
+perfect model can score somewhat below the floor: read a score near it as "as good as the data
+can tell", not as a bound.
 """
 
 from __future__ import annotations
