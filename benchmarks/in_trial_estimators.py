@@ -4,11 +4,15 @@
 
 EXPERIMENT_DIR is a finished search that kept every trial's checkpoints (``--top-k 100000``, as
 ``benchmarks/selection_regret.py --keep DIR`` leaves them), DATASET the built-in dataset its data
-file was drawn from. Every candidate weight of every trial is scored once by the truth: exact W2
-(POT) of ``--points`` dopri5 samples against as many fresh points of the true distribution. Then
-each estimator below picks its best candidate, ``--repeats`` times with other source draws, and
-its regret is W2(picked) / W2(best candidate) - 1. What an estimator sees is what a trial sees:
-the validation split (in original units) and Euler with 100 steps.
+file was drawn from. Every candidate weight of every trial is scored by the truth
+(``selection_regret.truths``: exact W2 (POT) of ``--points`` dopri5 samples from a quasi-random
+source draw against as many fresh points of the true distribution, mean of 3 paired draws for
+the contenders). Then each estimator below picks its best candidate, ``--repeats`` times with
+other source draws, and its regret is W2(picked) / W2(best candidate) - 1. What an estimator
+sees is what a trial sees: the validation split (in original units) and Euler with 100 steps.
+``--qmc`` runs the ``q_`` estimators (quasi-random source draws, as the search now draws; the
+training-split ones included), ``--large`` the 10k-sample ones; each run's values are kept in
+EXPERIMENT_DIR/estimates_<group>.json.
 
     w2_500           W2, 500 generated vs the first 500 validation points (the shipped default)
     w2_val           W2, as many generated points as the validation split has, against all of it

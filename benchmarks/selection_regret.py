@@ -6,9 +6,11 @@
 As a user would: each built-in 2-D dataset is written to a 12,500-row .npy file, and the shipped
 quality space searches it (ranked by the in-trial w2) with every trial's checkpoints kept. Then
 every candidate weight of every trial (its best by the in-trial w2, its latest, its best by
-val_loss) generates ``--points`` samples with dopri5 and is scored by exact W2 (POT) against as
-many fresh points of the true distribution. Rules compared, by regret = W2(chosen) / W2(best
-candidate of the search) - 1:
+val_loss) generates ``--points`` samples with dopri5 from a quasi-random source draw and is
+scored by exact W2 (POT) against as many fresh points of the true distribution, the mean of
+:data:`TRUTH_DRAWS` paired draws for the contenders (:func:`truths`; one i.i.d. 10k-vs-10k W2
+varied 10-30% from draw to draw, more than the regrets it had to measure: RESULTS.md section
+18). Rules compared, by regret = W2(chosen) / W2(best candidate of the search) - 1:
 
     in-trial pick       the top trial by the in-trial metric, its best_model.pt (before issue 21)
     final weights       the same trial's latest EMA weights
@@ -16,7 +18,7 @@ candidate of the search) - 1:
 
 Also printed: the floor (W2 of two independent draws of ``--points``), the chosen model's W2 over
 it, and the final selection's share of the search's wall time. Exact W2 of 10k x 10k points takes
-about a minute on one core; two run at a time.
+25-60 s on one core; two run at a time.
 """
 
 from __future__ import annotations
