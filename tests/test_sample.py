@@ -42,6 +42,26 @@ def test_a_fixed_step_solver_can_be_asked_for(run_dir, tmp_path, capsys):
     assert "5 rk4 steps" in capsys.readouterr().out
 
 
+def test_samples_come_from_a_quasi_random_source_draw_unless_iid(run_dir, tmp_path):
+    """The default draw is the evaluation's scrambled Sobol draw; --iid the trainer's i.i.d. one.
+    Both are reproducible from --seed."""
+    from tune_flow.evaluation.judge import generate as sample_run
+    from tune_flow.evaluation.sampling import Solver
+    from tune_flow.training.restore import load_run
+
+    drawn = {}
+    for name, extra in (("quasi", []), ("iid", ["--iid"]), ("iid_again", ["--iid"])):
+        out = tmp_path / f"{name}.npy"
+        args = ["--checkpoint", str(run_dir), "--n", "64", "--out", str(out), "--seed", "3"]
+        assert sample.main([*args, "--method", "euler", "--steps", "4", *extra]) == 0
+        drawn[name] = np.load(out)
+    np.testing.assert_array_equal(drawn["iid"], drawn["iid_again"])
+    assert not np.allclose(drawn["quasi"], drawn["iid"])
+    run = load_run(run_dir / CHECKPOINT_FILENAME, "cpu")
+    expected = sample_run(run, 64, Solver("euler", 4), seed=3).numpy()
+    np.testing.assert_allclose(drawn["quasi"], expected, rtol=1e-6, atol=1e-6)
+
+
 @pytest.mark.parametrize(
     ("extra", "message"),
     [

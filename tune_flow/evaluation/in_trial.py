@@ -2,9 +2,9 @@
 
 Every trial is judged on the same points: the source draw x_0 comes from a fixed seed (the same
 for every trial and every evaluation; a scrambled Sobol draw, see
-:mod:`tune_flow.evaluation.quasi_random`), and the reference is the **validation** split in the data's
-original units (the test split stays untouched until the search's final evaluation). Flows,
-sigmas and normalisations therefore compare fairly, which ``val_loss`` cannot do.
+:mod:`tune_flow.evaluation.quasi_random`), and the reference is the **validation** split in the
+data's original units (the test split stays untouched until the search's final evaluation).
+Flows, sigmas and normalisations therefore compare fairly, which ``val_loss`` cannot do.
 
 Reported names (all to be minimised):
     ``w2``, ``energy_distance``         at the first entry of ``eval_steps``

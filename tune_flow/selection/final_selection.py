@@ -15,8 +15,8 @@ benchmarks/RESULTS.md sections 16 and 18.
 
 Why not the training split, 8 times larger: measured on a kept scurve search (section 18), each
 of three trials' latest weights scored 13-16% lower W2 against training rows than its own
-best-by-val_loss weights of ~80 epochs earlier, where fresh data put them between 4% better and
-8% worse: longer-trained weights sit closer to the points they trained on, so a training-split
+best-by-val_loss weights of ~80 epochs earlier, where fresh data put them between 7% better and
+12% worse: longer-trained weights sit closer to the points they trained on, so a training-split
 score rewards memorising. The validation split stays the reference.
 """
 
