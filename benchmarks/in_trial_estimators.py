@@ -11,7 +11,7 @@ the contenders). Then each estimator below picks its best candidate, ``--repeats
 other source draws, and its regret is W2(picked) / W2(best candidate) - 1. What an estimator
 sees is what a trial sees: the validation split (in original units) and Euler with 100 steps.
 ``--qmc`` runs the ``q_`` estimators (quasi-random source draws, as the search now draws; the
-training-split ones included), ``--large`` the 10k-sample ones; each run's values are kept in
+training-split ones included), ``--qmc-all`` three more; each run's values are kept in
 EXPERIMENT_DIR/estimates_<group>.json.
 
     w2_500           W2, 500 generated vs the first 500 validation points (the shipped default)
@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import sys
 import time
@@ -51,14 +50,15 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 
 def _energy_unbiased(x, y) -> float:  # type: ignore[no-untyped-def]
-    """2E|X-Y| - E|X-X'| - E|Y-Y'| with the within-set means over distinct pairs only."""
+    """2E|X-Y| - E|X-X'| - E|Y-Y'| with the within-set means over distinct pairs only; in chunks
+    of 2500 rows (an 11k x 11k distance matrix would take 1 GB)."""
     import torch
 
-    def within(a):  # type: ignore[no-untyped-def]
-        n = len(a)
-        return torch.cdist(a, a).sum() / (n * (n - 1))
+    def total(a, b) -> float:  # type: ignore[no-untyped-def]
+        return float(sum(torch.cdist(part, b).sum() for part in a.split(2500)))
 
-    return float(2 * torch.cdist(x, y).mean() - within(x) - within(y))
+    n, m = len(x), len(y)
+    return 2 * total(x, y) / (n * m) - total(x, x) / (n * (n - 1)) - total(y, y) / (m * (m - 1))
 
 
 def _sinkhorn(x, y) -> float:  # type: ignore[no-untyped-def]
@@ -67,46 +67,10 @@ def _sinkhorn(x, y) -> float:  # type: ignore[no-untyped-def]
     return float(SamplesLoss("sinkhorn", p=2, blur=0.01, debias=True)(x, y))
 
 
-def _large_sample_estimates(run, reference, draw, timed, out, timings):  # type: ignore[no-untyped-def]
-    """Estimators that generate many points (10k, Euler 100) so that only the reference's noise
-    is left, against the validation split or the training split."""
-    import torch
-
-    from tune_flow.evaluation.metrics import wasserstein2
-
-    train = run.stats.denormalize(run.data.x_1_train[:10_000]).double()
-    scale = float(reference.std(0).mean())
-    generated = draw(10_000, 0)
-
-    def energy_vs(x, y) -> float:  # type: ignore[no-untyped-def]
-        # unbiased energy distance without the reference's self term (the same for every
-        # candidate): 2E|X-Y| - E|X-X'|, X' != X
-        n = len(x)
-        within = sum(torch.cdist(part, x).sum() for part in x.split(2500)) / (n * (n - 1))
-        across = sum(torch.cdist(part, y).sum() for part in x.split(2500)) / (n * len(y))
-        return float(2 * across - within - _energy_self(y))
-
-    def sinkhorn(x, y, blur: float) -> float:  # type: ignore[no-untyped-def]
-        from geomloss import SamplesLoss
-
-        return float(
-            SamplesLoss("sinkhorn", p=2, blur=blur * scale, debias=True, scaling=0.9)(
-                x.float(), y.float()
-            )
-        )
-
-    timed("energy_val_10k", lambda: energy_vs(generated, reference))
-    timed("energy_trainval_10k", lambda: energy_vs(generated, torch.cat([train, reference])))
-    timed("w2_val_10k", lambda: wasserstein2(generated, reference))
-    timed("w2_train_10k", lambda: wasserstein2(generated, train))
-    timed("sinkhorn_val_10k_b05", lambda: sinkhorn(generated, reference, 0.05))
-    timed("sinkhorn_val_10k_b20", lambda: sinkhorn(generated, reference, 0.2))
-    return {**out, **{f"{k}_seconds": v for k, v in timings.items()}}
-
-
-def _quasi_random_estimates(run, reference, repeat, timed, out, timings):  # type: ignore[no-untyped-def]
+def _quasi_random_estimates(run, reference, repeat, timed, out, timings, every: bool):  # type: ignore[no-untyped-def]
     """The selection's candidates with scrambled Sobol source draws (what the search now uses),
-    Euler 100 as in a trial unless named ``_dopri5``."""
+    Euler 100 as in a trial unless named ``_dopri5``; ``every``: also the three measured no
+    better on scurve-0 (RESULTS.md 18)."""
     import torch
 
     from tune_flow.evaluation.metrics import wasserstein2
@@ -127,7 +91,7 @@ def _quasi_random_estimates(run, reference, repeat, timed, out, timings):  # typ
         "q_w2_val_x3",
         lambda: statistics.fmean(wasserstein2(draw(n_val, k), reference) for k in range(3)),
     )
-    if os.environ.get("ESTIMATORS_ALL"):  # measured on scurve-0 (RESULTS.md 18): no better
+    if every:
         timed("q_w2_val_4x", lambda: wasserstein2(draw(4 * n_val, 0), reference))
         timed("q_w2_val_dopri5", lambda: wasserstein2(draw(n_val, 0, run.config.solver), reference))
         timed("q_energy_val_4x", lambda: _energy_unbiased(draw(4 * n_val, 0), reference))
@@ -139,15 +103,9 @@ def _quasi_random_estimates(run, reference, repeat, timed, out, timings):  # typ
     return {**out, **{f"{k}_seconds": v for k, v in timings.items()}}
 
 
-def _energy_self(y) -> float:  # type: ignore[no-untyped-def]
-    import torch
-
-    n = len(y)
-    return float(sum(torch.cdist(part, y).sum() for part in y.split(2500)) / (n * (n - 1)))
-
-
-def estimates(path: str, repeat: int, full: bool | str = True) -> dict[str, float]:
-    """Every estimator's value for the weights in ``path``, on source draws of ``repeat``."""
+def estimates(path: str, repeat: int, group: str = "full") -> dict[str, float]:
+    """Every estimator of ``group`` (``full``, ``quick``: the W2 ones, ``qmc``, ``qmc_all``)
+    for the weights in ``path``, on source draws of ``repeat``."""
     import torch
 
     from tune_flow.evaluation.metrics import wasserstein2
@@ -173,10 +131,9 @@ def estimates(path: str, repeat: int, full: bool | str = True) -> dict[str, floa
         timings[name] = time.perf_counter() - started
 
     n_val = len(reference)
-    if full == "large":
-        return _large_sample_estimates(run, reference, draw, timed, out, timings)
-    if full == "qmc":
-        return _quasi_random_estimates(run, reference, repeat, timed, out, timings)
+    if group.startswith("qmc"):
+        every = group == "qmc_all"
+        return _quasi_random_estimates(run, reference, repeat, timed, out, timings, every)
     timed("w2_500", lambda: wasserstein2(draw(500, 0), reference[:500]))
     timed("w2_val", lambda: wasserstein2(draw(n_val, 0), reference))
     timed(
@@ -190,7 +147,7 @@ def estimates(path: str, repeat: int, full: bool | str = True) -> dict[str, floa
     train_ref = run.stats.denormalize(run.data.x_1_train).double()
     timed("w2_train_2500", lambda: wasserstein2(draw(2500, 0), train_ref[:2500]))
     timed("energy_train_5k", lambda: _energy_unbiased(draw(5000, 0), train_ref[:5000]))
-    if not full:
+    if group == "quick":
         return {**out, **{f"{k}_seconds": v for k, v in timings.items()}}
     timed("sinkhorn_val", lambda: _sinkhorn(draw(n_val, 0).float(), reference.float()))
     timed("energy_u_val", lambda: _energy_unbiased(draw(n_val, 0), reference))
@@ -228,10 +185,10 @@ def main() -> None:
         "--quick", action="store_true", help="the W2 estimators only (no Sinkhorn, energy, dopri5)"
     )
     parser.add_argument(
-        "--large", action="store_true", help="the 10k-sample estimators (energy, W2, Sinkhorn)"
+        "--qmc", action="store_true", help="the estimators with quasi-random source draws"
     )
     parser.add_argument(
-        "--qmc", action="store_true", help="the estimators with quasi-random source draws"
+        "--qmc-all", action="store_true", help="--qmc and the three measured no better there"
     )
     args = parser.parse_args()
     candidates = []
@@ -242,7 +199,7 @@ def main() -> None:
     paths = [str(c.path) for c in candidates]
     # The truth is the expensive part (about a minute per candidate): kept beside the experiment.
     truth = truths(paths, args.dataset, args.points, truth_cache(args.experiment, args.points))
-    group: bool | str = "qmc" if args.qmc else "large" if args.large else not args.quick
+    group = "qmc_all" if args.qmc_all else "qmc" if args.qmc else "quick" if args.quick else "full"
     with ProcessPoolExecutor(2) as pool:
         per_repeat = [
             list(pool.map(estimates, paths, [r] * len(paths), [group] * len(paths)))
