@@ -24,9 +24,9 @@ EXPERIMENT_DIR/estimates_<group>.json.
     sinkhorn_val     debiased Sinkhorn divergence (geomloss, p=2, blur 0.01), n as w2_val
     energy_u_val     unbiased energy distance (U-statistic within each set), n as w2_val
 
-and, for the final selection (dopri5, as the search's selection samples):
+and the selection rules of section 16 (dopri5, as the search's selection sampled then):
 
-    sel_w2_val       W2 of 2x the validation split's size against it (the shipped selection)
+    sel_w2_val       W2 of 2x the validation split's size against it
     sel_energy_val   unbiased energy distance, same points
     sel_w2_train     W2 of as many points as the training split has (at most 10k) against it
     sel_energy_train unbiased energy distance, same points

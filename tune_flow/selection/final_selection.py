@@ -18,6 +18,11 @@ of three trials' latest weights scored 13-16% lower W2 against training rows tha
 best-by-val_loss weights of ~80 epochs earlier, where fresh data put them between 7% better and
 12% worse: longer-trained weights sit closer to the points they trained on, so a training-split
 score rewards memorising. The validation split stays the reference.
+
+What it does not fix (benchmarks/RESULTS.md section 19): against an i.i.d. reference such as a
+random validation split, W2 ranks close candidates differently from the population W2, the same
+way in every repeat; four times as many reference points moved the pick further from the best
+on two of three searches, where a reference spread evenly along the data's curve found it.
 """
 
 from __future__ import annotations
