@@ -20,9 +20,10 @@ best-by-val_loss weights of ~80 epochs earlier, where fresh data put them betwee
 score rewards memorising. The validation split stays the reference.
 
 What it does not fix (benchmarks/RESULTS.md section 19): against an i.i.d. reference such as a
-random validation split, W2 ranks close candidates differently from the population W2, the same
-way in every repeat; four times as many reference points moved the pick further from the best
-on two of three searches, where a reference spread evenly along the data's curve found it.
+random validation split, W2 ranks close candidates differently from W2 against points spread
+evenly along the data's curve, the same way in every repeat; four times as many i.i.d. reference
+points moved the pick further from the best on two of three searches, where 5000 evenly spread
+points found it (scurve).
 """
 
 from __future__ import annotations
