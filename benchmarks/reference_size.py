@@ -83,7 +83,7 @@ def score(
         if solver == "final"
         else Solver(run.config.eval_method, run.config.eval_steps[0])
     )
-    pool = None if run.data.x_0_val is None else run.data.x_0_val
+    pool = run.data.x_0_val  # the source pool the selection draws from (None: standard normal)
     out: dict[str, list[float]] = {}
     for size in sizes:
         target = reference(dataset, size, repeat, stratified)
@@ -148,10 +148,11 @@ def main() -> None:
 
     selection = json.loads((args.experiment / "selection.json").read_text())
     top = {c["trial_id"] for c in selection["candidates"]}
-    kinds = {
-        "all": contenders,
-        "top 5": [p for p in contenders if any(f"_{t}_" in p for t in top)],
-    }
+    pools = (  # all candidates, the top-5 trials' (what the search's selection saw), latest only
+        contenders,
+        [p for p in contenders if any(f"_{t}_" in p for t in top)],
+        [p for p in contenders if p.endswith("checkpoint.pt")],
+    )
     print(
         f"{args.experiment.name}: {len(contenders)} candidates within {args.margin}x of the best "
         f"(truth {best:.4f}: exact W2, {args.points} dopri5 samples vs fresh points, "
@@ -161,11 +162,7 @@ def main() -> None:
     print("reference points | all candidates (median / worst) | top-5 trials | latest only")
     for size in args.sizes:
         row = [f"{size:>16}"]
-        for pool_paths in (
-            kinds["all"],
-            kinds["top 5"],
-            [p for p in contenders if p.endswith("checkpoint.pt")],
-        ):
+        for pool_paths in pools:
             picks = [
                 min(pool_paths, key=lambda p: statistics.fmean(values[p][str(r)][keys[size]]))
                 for r in range(args.repeats)
