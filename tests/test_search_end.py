@@ -35,7 +35,9 @@ def test_trials_the_budget_cuts_are_pruned_in_optuna_labelled_and_lose_their_che
     storage = tmp_path / "results"
     study = f"sqlite:///{tmp_path / 'study.db'}"
     argv = ["--space", space, "--storage-path", str(storage), "--name", "budget", "--top-k", "1"]
-    argv += ["--time-budget", "15", "--optuna-storage", study, "--no-report", "--wandb"]
+    # 40 s: on a loaded 2-core machine the first epochs arrived 15 s after the start (the trial
+    # actors' and W&B's start-up), and a 15 s budget cut every trial before it reported.
+    argv += ["--time-budget", "40", "--optuna-storage", study, "--no-report", "--wandb"]
     assert search.main(argv) == 0
     out = capsys.readouterr().out
 
@@ -127,6 +129,33 @@ def test_budget_cuts_are_ended_per_trial_and_a_resumed_search_keeps_what_was_end
     assert outcome.finished
     assert outcome.stop_reasons == {"b": "time_budget", "d": "time_budget"}
     assert take_outcome() is None  # read once
+
+
+def test_trials_restored_as_terminated_count_as_ended_without_the_callback_state():
+    # A resumed search whose callback state was lost (set aside as unreadable): Tune restores
+    # "a" TERMINATED and never runs it again, so it must not keep the search unfinished.
+    end = SearchEnd(None, None, [])
+    end.setup()
+    restored, pending = _trial("a", stop_reason="max_epochs"), _trial("b")
+    pending.status = Trial.PENDING
+    end.on_step_begin(0, [restored, pending])
+    end.on_trial_start(1, [restored, pending], pending)
+    pending.status = Trial.TERMINATED
+    end.on_trial_complete(5, [restored, pending], pending)
+    end.on_step_begin(6, [restored, pending])
+    end.on_experiment_end([restored, pending])
+    assert take_outcome().finished
+
+    # Only trials restored so: one that Tune's clean-up marks TERMINATED later was not ended.
+    end = SearchEnd(None, None, [])
+    end.setup()
+    running = _trial("c")
+    running.status = Trial.RUNNING
+    end.on_step_begin(0, [running])
+    running.status = Trial.TERMINATED
+    end.on_step_begin(1, [running])
+    end.on_experiment_end([running])
+    assert not take_outcome().finished
 
 
 class _Logger(LoggerCallback):

@@ -84,10 +84,14 @@ def _search(
         from tune_flow.search.state.resume import (
             register_moved_modules,
             repair_missing_checkpoints,
+            set_aside_unreadable_state,
         )
 
-        for line in repair_missing_checkpoints(experiment) if where.is_local else []:
-            print(f"resume: {line}")
+        if where.is_local:
+            for line in set_aside_unreadable_state(experiment) + repair_missing_checkpoints(
+                experiment
+            ):
+                print(f"resume: {line}")
         register_moved_modules()  # a search started before search/ had sub-folders
         tuner = tune.Tuner.restore(
             where.experiment,

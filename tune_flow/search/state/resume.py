@@ -9,6 +9,14 @@ the default search). Before restoring, each such reference is pointed at the new
 that does exist in the trial's directory, or dropped (the trial then starts over) when none does.
 This reads and writes Tune's own state objects (Ray 2.60's private ``_TrainingRunMetadata``).
 
+:func:`set_aside_unreadable_state`, before ``Tuner.restore``: Tune writes its state files
+atomically in a staging folder, then *copies* them to the experiment folder; a driver killed
+during the copy leaves a truncated file there (seen: an empty ``callback-states-*.pkl`` after
+kill -9 on a loaded machine). Tune restores from the newest file of each kind, failed on the
+empty one ("Failed to restore the run state": EOFError) and then ran a new, empty experiment in
+the same folder. An unreadable newest file is renamed ``*.unreadable`` (kept, not deleted), so
+that Tune restores from the one before it, or, for the callbacks' state, without it.
+
 :func:`record_finished_trials`, after a search ends: Tune re-serialises a trial into its snapshot
 only when it marks it, and it marks a stopped trial only when the trial has an actor (Ray 2.60,
 ``TuneController._schedule_trial_stop``). A trial stopped while it waited at an ASHA rung
@@ -75,6 +83,45 @@ def repair_missing_checkpoints(experiment: Path) -> list[str]:
     if repaired:
         write_json_atomically(state_file, state)
     return repaired
+
+
+# The state files Tune restores from, the newest of each kind (Ray 2.60: TuneController.resume,
+# Searcher.restore_from_dir, CallbackList.restore_from_dir).
+STATE_FILE_KINDS = (
+    "experiment_state-*.json",
+    "basic-variant-state-*.json",
+    "searcher-state-*.pkl",
+    "callback-states-*.pkl",
+)
+UNREADABLE_SUFFIX = ".unreadable"
+
+
+def _readable(path: Path) -> bool:
+    """Whether Tune could load ``path`` (JSON or cloudpickle, by its suffix)."""
+    try:
+        if path.suffix == ".json":
+            json.loads(path.read_text())
+        else:
+            import ray.cloudpickle as cloudpickle
+
+            with path.open("rb") as handle:
+                cloudpickle.load(handle)
+    except Exception:  # noqa: BLE001 -- any failure to load is what Tune would fail on
+        return False
+    return True
+
+
+def set_aside_unreadable_state(experiment: Path) -> list[str]:
+    """Rename each unreadable newest state file of :data:`STATE_FILE_KINDS` (and the next one,
+    while it is unreadable too) to ``<name>.unreadable``; return one line per file."""
+    lines = []
+    for pattern in STATE_FILE_KINDS:
+        for path in sorted(Path(experiment).glob(pattern), reverse=True):
+            if _readable(path):
+                break
+            path.rename(path.with_name(path.name + UNREADABLE_SUFFIX))
+            lines.append(f"{path.name} is unreadable (cut short by the kill?), set aside")
+    return lines
 
 
 UNFINISHED = ("PENDING", "RUNNING", "PAUSED")

@@ -23,6 +23,10 @@ Three things Ray 2.60 leaves out, all found by using the search the way a user w
 - **Loggers of interrupted trials.** After a caught signal, Tune's clean-up stops the running
   trials without telling the callbacks; Ray's W&B callback then waits (``upload_timeout``, 30 min
   by default) for runs nobody ended. :class:`SearchEnd` has every logger close its trial.
+- **Trials an earlier run ended.** A resumed search restores which trials ended from Tune's
+  callback state; a trial restored as TERMINATED counts as ended too, since Tune never runs it
+  again: the callback state can be older than the trials' (or set aside as unreadable,
+  see ``resume.set_aside_unreadable_state``), and such a search would otherwise never finish.
 
 The driver reads the outcome with :func:`take_outcome` once ``Tuner.fit`` has returned (the
 callback of a resumed search is Tune's unpickled copy, not one the driver holds).
@@ -107,6 +111,7 @@ class SearchEnd(Callback):
         self._cut: dict[str, str] = {}
         self._started: set[str] = set()  # in this run (the loggers opened something for them)
         self._to_announce: list[Trial] = []  # cut trials the other callbacks hear of at the end
+        self._took_restored = False
 
     # Kept in Tune's callback state, so that a resumed search knows what its earlier runs ended.
     def get_state(self) -> dict[str, Any]:
@@ -128,6 +133,13 @@ class SearchEnd(Callback):
 
     def on_trial_error(self, iteration: int, trials: list, trial: Trial, **info: Any) -> None:
         self._ended.add(trial.trial_id)
+
+    def on_step_begin(self, iteration: int, trials: list[Trial], **info: Any) -> None:
+        # The first step: a trial already TERMINATED was restored so (errored ones are retried).
+        # getattr: the copy of a search started before this attribute existed lacks it.
+        if not getattr(self, "_took_restored", False):
+            self._took_restored = True
+            self._ended.update(t.trial_id for t in trials if t.status == Trial.TERMINATED)
 
     def on_step_end(self, iteration: int, trials: list[Trial], **info: Any) -> None:
         if self.budget is None or not self.budget.ran_out:
