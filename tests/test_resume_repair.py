@@ -2,8 +2,10 @@
 
 import json
 
+import pytest
 import ray.cloudpickle as cloudpickle
 
+from tune_flow.errors import UserInputError
 from tune_flow.search.state.resume import set_aside_unreadable_state
 
 
@@ -38,3 +40,11 @@ def test_readable_state_files_are_left_alone(tmp_path):
     assert set_aside_unreadable_state(tmp_path) == []
     assert {p: p.read_bytes() for p in files} == files
     assert not list(tmp_path.glob("*.unreadable"))
+
+
+def test_no_readable_experiment_state_left_is_refused_and_the_file_kept(tmp_path):
+    only = tmp_path / "experiment_state-2026-12-06_04-37-23.json"
+    only.write_text("")
+    with pytest.raises(UserInputError, match="no readable Tune experiment state"):
+        set_aside_unreadable_state(tmp_path)
+    assert (tmp_path / f"{only.name}.unreadable").exists()

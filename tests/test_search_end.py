@@ -28,7 +28,8 @@ def test_trials_the_budget_cuts_are_pruned_in_optuna_labelled_and_lose_their_che
     space = write_space(
         "budget",
         run_cap=4,
-        base={"max_epochs": 5000, "eval_samples": 0, "checkpoint_every": 2},
+        # No patience: on a fast machine a tiny model converges well within the budget.
+        base={"max_epochs": 5000, "patience": 100000, "eval_samples": 0, "checkpoint_every": 2},
         parameters={"lr": {"values": [1e-5, 1e-3, 3e-3, 1e-2]}},
         scheduler={"type": "asha_promote", "grace_period": 2, "reduction_factor": 2},
     )

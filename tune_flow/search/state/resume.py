@@ -12,9 +12,9 @@ This reads and writes Tune's own state objects (Ray 2.60's private ``_TrainingRu
 :func:`set_aside_unreadable_state`, before ``Tuner.restore``: Tune writes its state files
 atomically in a staging folder, then *copies* them to the experiment folder; a driver killed
 during the copy leaves a truncated file there (seen: an empty ``callback-states-*.pkl`` after
-kill -9 on a loaded machine). Tune restores from the newest file of each kind, failed on the
-empty one ("Failed to restore the run state": EOFError) and then ran a new, empty experiment in
-the same folder. An unreadable newest file is renamed ``*.unreadable`` (kept, not deleted), so
+kill -9 on a loaded machine). Tune restores from the newest file of each kind; it failed on the
+empty one ("Failed to restore the run state": EOFError), logged it and ran a new, empty
+experiment in the same folder. An unreadable newest file is renamed ``*.unreadable`` (kept, not deleted), so
 that Tune restores from the one before it, or, for the callbacks' state, without it.
 
 :func:`record_finished_trials`, after a search ends: Tune re-serialises a trial into its snapshot
@@ -30,6 +30,7 @@ import json
 import sys
 from pathlib import Path
 
+from tune_flow.errors import UserInputError
 from tune_flow.search.state.json_files import write_json_atomically
 from tune_flow.training.checkpoint import CHECKPOINT_FILENAME
 
@@ -113,7 +114,9 @@ def _readable(path: Path) -> bool:
 
 def set_aside_unreadable_state(experiment: Path) -> list[str]:
     """Rename each unreadable newest state file of :data:`STATE_FILE_KINDS` (and the next one,
-    while it is unreadable too) to ``<name>.unreadable``; return one line per file."""
+    while it is unreadable too) to ``<name>.unreadable``; return one line per file. Raises
+    UserInputError when no readable experiment state is left: Tune would then log the failure
+    and run a new, empty experiment in the search's folder instead of resuming it."""
     lines = []
     for pattern in STATE_FILE_KINDS:
         for path in sorted(Path(experiment).glob(pattern), reverse=True):
@@ -121,6 +124,11 @@ def set_aside_unreadable_state(experiment: Path) -> list[str]:
                 break
             path.rename(path.with_name(path.name + UNREADABLE_SUFFIX))
             lines.append(f"{path.name} is unreadable (cut short by the kill?), set aside")
+    if lines and not list(Path(experiment).glob(STATE_FILE_KINDS[0])):
+        raise UserInputError(
+            f"--resume: {str(experiment)!r} holds no readable Tune experiment state (kept as "
+            f"*{UNREADABLE_SUFFIX}); its trials cannot be resumed: start again under a new --name"
+        )
     return lines
 
 

@@ -1,6 +1,6 @@
 """How a search ended: every trial finished, or Tune stopped early; and the time budget's cuts.
 
-Three things Ray 2.60 leaves out, all found by using the search the way a user would:
+Four things Ray 2.60 leaves out, all found by using the search the way a user would:
 
 - **Was the search finished?** Tune's loop also ends on a signal it catches itself (SIGUSR1
   always, which batch schedulers such as Slurm send before a time limit; SIGINT unless
