@@ -49,7 +49,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 
-def _energy_unbiased(x, y) -> float:  # type: ignore[no-untyped-def]
+def energy_unbiased(x, y) -> float:  # type: ignore[no-untyped-def]
     """2E|X-Y| - E|X-X'| - E|Y-Y'| with the within-set means over distinct pairs only; in chunks
     of 2500 rows (an 11k x 11k distance matrix would take 1 GB)."""
     import torch
@@ -94,12 +94,12 @@ def _quasi_random_estimates(run, reference, repeat, timed, out, timings, every: 
     if every:
         timed("q_w2_val_4x", lambda: wasserstein2(draw(4 * n_val, 0), reference))
         timed("q_w2_val_dopri5", lambda: wasserstein2(draw(n_val, 0, run.config.solver), reference))
-        timed("q_energy_val_4x", lambda: _energy_unbiased(draw(4 * n_val, 0), reference))
+        timed("q_energy_val_4x", lambda: energy_unbiased(draw(4 * n_val, 0), reference))
     timed("q_w2_train_5k", lambda: wasserstein2(draw(5000, 0), train[:5000]))
-    timed("q_energy_train_5k", lambda: _energy_unbiased(draw(5000, 0), train[:5000]))
-    timed("q_energy_train_2k", lambda: _energy_unbiased(draw(2000, 0), train[:2000]))
+    timed("q_energy_train_5k", lambda: energy_unbiased(draw(5000, 0), train[:5000]))
+    timed("q_energy_train_2k", lambda: energy_unbiased(draw(2000, 0), train[:2000]))
     everything = torch.cat([train, reference])
-    timed("q_energy_trainval", lambda: _energy_unbiased(draw(5000, 0), everything))
+    timed("q_energy_trainval", lambda: energy_unbiased(draw(5000, 0), everything))
     return {**out, **{f"{k}_seconds": v for k, v in timings.items()}}
 
 
@@ -146,11 +146,11 @@ def estimates(path: str, repeat: int, group: str = "full") -> dict[str, float]:
     )
     train_ref = run.stats.denormalize(run.data.x_1_train).double()
     timed("w2_train_2500", lambda: wasserstein2(draw(2500, 0), train_ref[:2500]))
-    timed("energy_train_5k", lambda: _energy_unbiased(draw(5000, 0), train_ref[:5000]))
+    timed("energy_train_5k", lambda: energy_unbiased(draw(5000, 0), train_ref[:5000]))
     if group == "quick":
         return {**out, **{f"{k}_seconds": v for k, v in timings.items()}}
     timed("sinkhorn_val", lambda: _sinkhorn(draw(n_val, 0).float(), reference.float()))
-    timed("energy_u_val", lambda: _energy_unbiased(draw(n_val, 0), reference))
+    timed("energy_u_val", lambda: energy_unbiased(draw(n_val, 0), reference))
 
     # Selection rules: dopri5 (the run's solver), as the search's final selection samples.
     def draw_final(n: int) -> torch.Tensor:
@@ -163,9 +163,9 @@ def estimates(path: str, repeat: int, group: str = "full") -> dict[str, float]:
     val_points, train_points = draw_final(2 * n_val), draw_final(len(train))
     sampling = time.perf_counter() - started
     timed("sel_w2_val", lambda: wasserstein2(val_points, reference))
-    timed("sel_energy_val", lambda: _energy_unbiased(val_points, reference))
+    timed("sel_energy_val", lambda: energy_unbiased(val_points, reference))
     timed("sel_w2_train", lambda: wasserstein2(train_points, train))
-    timed("sel_energy_train", lambda: _energy_unbiased(train_points[:5000], train[:5000]))
+    timed("sel_energy_train", lambda: energy_unbiased(train_points[:5000], train[:5000]))
     for name in ("sel_w2_val", "sel_energy_val", "sel_w2_train", "sel_energy_train"):
         timings[name] += sampling / 2  # each pair of rules shares one sampling
     return {**out, **{f"{k}_seconds": v for k, v in timings.items()}}

@@ -63,6 +63,18 @@ def key(size: int, solver: str, stratified: bool) -> str:
     return "/".join([str(size)] + ["final"] * (solver == "final") + ["stratified"] * stratified)
 
 
+def selection_samples(run, size: int, repeat: int, k: int, integrate):  # type: ignore[no-untyped-def]
+    """The shipped selection's generated points (size, *shape), float64: paired source draw
+    ``k`` of ``repeat`` (scrambled Sobol, or the run's source pool) carried by ``integrate``."""
+    from tune_flow.evaluation.quasi_random import evaluation_source_draw
+    from tune_flow.evaluation.sampling import sample_with
+    from tune_flow.selection.final_selection import SELECTION_SEED
+
+    seed = SELECTION_SEED + DRAWS * repeat + k
+    x_0 = evaluation_source_draw(size, run.shape, seed, "cpu", run.data.x_0_val)
+    return sample_with(run.model, x_0, integrate, run.stats).double()
+
+
 def score(
     path: str, dataset: str, sizes: list[int], repeat: int, solver: str, stratified: bool
 ) -> dict[str, list[float]]:
@@ -71,9 +83,7 @@ def score(
     import torch
 
     from tune_flow.evaluation.floor import sample_metrics
-    from tune_flow.evaluation.quasi_random import evaluation_source_draw
-    from tune_flow.evaluation.sampling import Solver, sample_with
-    from tune_flow.selection.final_selection import SELECTION_SEED
+    from tune_flow.evaluation.sampling import Solver
     from tune_flow.training.restore import load_run
 
     torch.set_num_threads(1)
@@ -83,18 +93,15 @@ def score(
         if solver == "final"
         else Solver(run.config.eval_method, run.config.eval_steps[0])
     )
-    pool = run.data.x_0_val  # the source pool the selection draws from (None: standard normal)
     out: dict[str, list[float]] = {}
     for size in sizes:
         target = reference(dataset, size, repeat, stratified)
-        values = []
-        for k in range(DRAWS):
-            x_0 = evaluation_source_draw(
-                size, run.shape, SELECTION_SEED + DRAWS * repeat + k, "cpu", pool
-            )
-            generated = sample_with(run.model, x_0, integrate, run.stats).double()
-            values.append(sample_metrics(generated, target, ("w2",))["w2"])
-        out[key(size, solver, stratified)] = values
+        out[key(size, solver, stratified)] = [
+            sample_metrics(selection_samples(run, size, repeat, k, integrate), target, ("w2",))[
+                "w2"
+            ]
+            for k in range(DRAWS)
+        ]
     return out
 
 

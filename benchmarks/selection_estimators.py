@@ -37,7 +37,6 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 FRACTIONS = (0.02, 0.05, 0.1, 0.2)  # blur / bandwidth over the reference's scale
-DRAWS = 3  # the shipped selection's paired Sobol draws
 IID_DRAWS = 10
 IID_SEED = 5_151_515  # never the selection's, the reference's or the truth's
 
@@ -56,26 +55,15 @@ def _mmd2_unbiased(x, y, bandwidth: float) -> float:  # type: ignore[no-untyped-
     return mean_kernel(x, x, True) + mean_kernel(y, y, True) - 2 * mean_kernel(x, y, False)
 
 
-def _energy_unbiased(x, y) -> float:  # type: ignore[no-untyped-def]
-    import torch
-
-    n, m = len(x), len(y)
-    xy = torch.cdist(x, y).mean()
-    xx = torch.cdist(x, x).sum() / (n * (n - 1))
-    yy = torch.cdist(y, y).sum() / (m * (m - 1))
-    return float(2 * xy - xx - yy)
-
-
 def score(path: str, dataset: str, size: int, repeat: int) -> dict[str, list[float]]:
     """Every estimator's values (one per source draw) for the weights in ``path``."""
     import torch
     from geomloss import SamplesLoss
-    from reference_size import reference
+    from in_trial_estimators import energy_unbiased
+    from reference_size import DRAWS, reference, selection_samples
 
     from tune_flow.evaluation.floor import sample_metrics
-    from tune_flow.evaluation.quasi_random import evaluation_source_draw
     from tune_flow.evaluation.sampling import Solver, sample_with
-    from tune_flow.selection.final_selection import SELECTION_SEED
     from tune_flow.training.restore import load_run
 
     torch.set_num_threads(1)
@@ -85,11 +73,9 @@ def score(path: str, dataset: str, size: int, repeat: int) -> dict[str, list[flo
     scale = float(target.std(0).mean())
     out: dict[str, list[float]] = {}
     for k in range(DRAWS):
-        seed = SELECTION_SEED + DRAWS * repeat + k
-        x_0 = evaluation_source_draw(size, run.shape, seed, "cpu", run.data.x_0_val)
-        generated = sample_with(run.model, x_0, solver, run.stats).double()
+        generated = selection_samples(run, size, repeat, k, solver)
         out.setdefault("w2", []).append(sample_metrics(generated, target, ("w2",))["w2"])
-        out.setdefault("energy", []).append(_energy_unbiased(generated, target))
+        out.setdefault("energy", []).append(energy_unbiased(generated, target))
         for f in FRACTIONS:
             loss = SamplesLoss("sinkhorn", p=2, blur=f * scale, debias=True, scaling=0.9)
             out.setdefault(f"sinkhorn_{f}", []).append(float(loss(generated, target)))
@@ -103,7 +89,7 @@ def score(path: str, dataset: str, size: int, repeat: int) -> dict[str, list[flo
 
 
 def main() -> None:
-    from reference_size import regrets
+    from reference_size import DRAWS, regrets
     from selection_regret import truth_cache
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -14,8 +14,9 @@ atomically in a staging folder, then *copies* them to the experiment folder; a d
 during the copy leaves a truncated file there (seen: an empty ``callback-states-*.pkl`` after
 kill -9 on a loaded machine). Tune restores from the newest file of each kind; it failed on the
 empty one ("Failed to restore the run state": EOFError), logged it and ran a new, empty
-experiment in the same folder. An unreadable newest file is renamed ``*.unreadable`` (kept, not deleted), so
-that Tune restores from the one before it, or, for the callbacks' state, without it.
+experiment in the same folder. An unreadable newest file is renamed ``*.unreadable`` (kept, not
+deleted), so that Tune restores from the one before it, or, for the callbacks' state, without
+it; with no readable experiment state left, the resume is refused.
 
 :func:`record_finished_trials`, after a search ends: Tune re-serialises a trial into its snapshot
 only when it marks it, and it marks a stopped trial only when the trial has an actor (Ray 2.60,
