@@ -7,6 +7,7 @@ from tune_flow import FlowDataset, FlowTrainer, TrainingConfig, create_dataloade
 from tune_flow.data import DATASETS, build_data, check_data, split_indices
 from tune_flow.data.files import load_array
 from tune_flow.data.normalization import NormalizationStats
+from tune_flow.data.space_filling import hilbert_index_2d, hilbert_order
 from tune_flow.data.toy import generate, shape
 from tune_flow.errors import UserInputError
 
@@ -47,6 +48,7 @@ def test_check_data_counts_the_rows_build_data_trains_on(changes):
             r"points of shape \(1, 8, 8\), target 'moons' has 2 features",
         ),
         ({"dataset": "moons", "n_samples": 12, "val_size": 6, "test_size": 6}, "fewer than"),
+        ({"dataset": "digits", "split": "hilbert"}, "split 'hilbert' needs 2-D points"),
     ],
 )
 def test_check_data_refuses_what_build_data_refuses(changes, match):
@@ -80,6 +82,56 @@ def test_training_subsets_are_nested_and_held_out_sets_fixed():
     for split in (small, medium):
         assert np.array_equal(split.val, full.val) and np.array_equal(split.test, full.test)
     assert not set(full.train) & (set(full.val) | set(full.test))
+
+
+def test_hilbert_split_is_nested_disjoint_and_fixed_like_the_random_one():
+    curve = hilbert_order(generate("scurve", 1000, 0))
+    small = split_indices(1000, 100, 100, 50, seed=3, curve=curve)
+    full = split_indices(1000, 100, 100, None, seed=3, curve=curve)
+    assert len(small.train) == 50 and len(full.train) == 800
+    assert set(small.train) <= set(full.train)
+    assert np.array_equal(small.val, full.val) and np.array_equal(small.test, full.test)
+    held = set(full.val) | set(full.test)
+    assert len(held) == 200 and not set(full.train) & held
+    again = split_indices(1000, 100, 100, None, seed=3, curve=curve)
+    assert np.array_equal(again.val, full.val) and np.array_equal(again.train, full.train)
+
+
+def _largest_cell_error(points: np.ndarray, chosen: np.ndarray, bins: int = 8) -> float:
+    """The largest gap, over a grid's cells, between the rows ``chosen`` holds and its share of
+    all rows there."""
+    edges = [np.linspace(points[:, i].min(), points[:, i].max(), bins + 1) for i in range(2)]
+    everything, _, _ = np.histogram2d(points[:, 0], points[:, 1], bins=edges)
+    held, _, _ = np.histogram2d(points[chosen, 0], points[chosen, 1], bins=edges)
+    return float(np.abs(held - everything * len(chosen) / len(points)).max())
+
+
+def test_hilbert_validation_split_and_its_prefixes_hold_each_region_s_share():
+    """What the split is for: a random split's count in a region wanders by about its square
+    root; along the Hilbert curve it stays within a few rows, for the whole split and for the
+    prefix the in-trial metrics use."""
+    points = generate("scurve", 12500, 0)
+    random = split_indices(12500, 0.1, 0.1, None, seed=0)
+    hilbert = split_indices(12500, 0.1, 0.1, None, seed=0, curve=hilbert_order(points))
+    for chosen_random, chosen_hilbert in [
+        (random.val, hilbert.val),
+        (random.test, hilbert.test),
+        (random.val[:500], hilbert.val[:500]),
+    ]:
+        assert _largest_cell_error(points, chosen_hilbert) < 4
+        assert _largest_cell_error(points, chosen_random) > 2 * _largest_cell_error(
+            points, chosen_hilbert
+        )
+
+
+def test_the_split_setting_chooses_the_rows_and_old_configs_keep_random_ones():
+    moons = {**BASE, "dataset": "moons"}
+    hilbert = build_data(TrainingConfig.from_dict({**moons, "split": "hilbert"}))
+    random = build_data(TrainingConfig.from_dict(moons))
+    assert len(hilbert.x_1_val) == len(random.x_1_val)
+    assert not torch.equal(hilbert.x_1_val, random.x_1_val)
+    # A checkpoint's config written before `split` existed has no such key: random, as then.
+    assert TrainingConfig.from_dict(moons).split == "random"
 
 
 def test_too_few_rows_is_a_clear_error():
@@ -240,3 +292,11 @@ def test_user_paths_resolve_against_the_launch_directory(tmp_path):
     assert (
         absolute_paths({"dataset": "moons->8gaussians"}, tmp_path)["dataset"] == "moons->8gaussians"
     )
+
+
+def test_hilbert_curve_visits_every_cell_of_a_grid_one_step_at_a_time():
+    grid = np.array([[i, j] for i in range(8) for j in range(8)], dtype=float)
+    index = hilbert_index_2d(grid, order=3)
+    assert sorted(index) == list(range(64))
+    path = grid[np.argsort(index)]
+    assert np.abs(np.diff(path, axis=0)).sum(axis=1).max() == 1

@@ -19,7 +19,7 @@ def _space(**top):
 
 
 def test_shipped_spaces_parse():
-    for name in ("arch", "optim", "flow"):
+    for name in ("arch", "optim", "flow", "quality_2d"):
         space = load_space(f"search_spaces/{name}.yaml")
         assert space.parameters and space.run_cap >= 1
 

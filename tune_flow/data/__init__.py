@@ -23,7 +23,8 @@ from tune_flow.data.normalization import (
     validate_stats_file,
 )
 from tune_flow.data.settings import DataSettings
-from tune_flow.data.splits import SplitIndices, split_indices
+from tune_flow.data.space_filling import hilbert_order
+from tune_flow.data.splits import SPLITS, SplitIndices, split_indices
 from tune_flow.data.toy import FIXED_ROWS, TOY_DATASETS, generate, shape
 from tune_flow.errors import UserInputError, one_of, suggest
 from tune_flow.import_path import is_import_path
@@ -92,9 +93,14 @@ def _load(
     return call_dataset(name, n_samples, seed, dataset_args if role == "target" else None)
 
 
-def _split(array: np.ndarray, config: DataSettings, seed: int) -> tuple[torch.Tensor, ...]:
+def _split(
+    array: np.ndarray, config: DataSettings, seed: int, target: bool = True
+) -> tuple[torch.Tensor, ...]:
+    """(train, val, test) rows of ``array``; ``split: hilbert`` applies to the target only (the
+    held-out target points are what sample metrics compare against)."""
+    curve = hilbert_order(array) if target and config.split == "hilbert" else None
     idx: SplitIndices = split_indices(
-        len(array), config.val_size, config.test_size, config.train_size, seed
+        len(array), config.val_size, config.test_size, config.train_size, seed, curve
     )
     x = torch.from_numpy(array)
     return x[idx.train], x[idx.val], x[idx.test]
@@ -116,6 +122,15 @@ def _check_features(
         )
     if aug in TWO_D_ONLY and tuple(shape) != (2,):
         raise UserInputError(f"aug {aug!r} needs 2-D data, but {target!r} has {_points(shape)}")
+
+
+def _check_split(split: str, target: str, shape: tuple[int, ...]) -> None:
+    """Refuse a Hilbert split of points that are not 2-D (the curve is written for the plane)."""
+    if split == "hilbert" and tuple(shape) != (2,):
+        raise UserInputError(
+            f"split 'hilbert' needs 2-D points, but {target!r} has {_points(shape)}; "
+            "use split: random"
+        )
 
 
 def _points(shape: tuple[int, ...]) -> str:
@@ -144,6 +159,7 @@ def inspect_data(config: DataSettings) -> tuple[int, tuple[int, ...]]:
     rows, point = shape(target, config.n_samples)
     source_rows, source_point = (None, None) if source is None else shape(source, config.n_samples)
     _check_features(config.aug, source, target, source_point, point)
+    _check_split(config.split, target, point)
     if source_rows is not None:
         split_indices(source_rows, config.val_size, config.test_size, config.train_size, 0)
     _check_stats_file(config, point[0])
@@ -165,6 +181,7 @@ def build_data(config: DataSettings) -> FlowData:
     source, target = parse_dataset(config.dataset, config.source)
     x_0, x_1 = _load(target, config.n_samples, config.data_seed, "target", config.dataset_args)
     point = tuple(x_1.shape[1:])
+    _check_split(config.split, target, point)
     x_1_train, x_1_val, x_1_test = _split(x_1, config, config.data_seed)
     del x_1  # the splits are copies: keep peak memory at ~2x the data, not 3x
     x_0_splits: tuple[torch.Tensor | None, ...] = (None, None, None)
@@ -177,7 +194,7 @@ def build_data(config: DataSettings) -> FlowData:
         _, x_0 = _load(source, config.n_samples, config.data_seed + 1, "source")
     if x_0 is not None:
         _check_features(config.aug, source or target, target, tuple(x_0.shape[1:]), point)
-        x_0_splits = _split(x_0, config, config.data_seed + 1)
+        x_0_splits = _split(x_0, config, config.data_seed + 1, target=False)
     else:
         _check_features(config.aug, source, target, None, point)
     if config.stats_path is not None:
@@ -259,6 +276,7 @@ __all__ = [
     "DATASETS",
     "NORMALIZATIONS",
     "PAIR_SEPARATOR",
+    "SPLITS",
     "STATS_FILENAME",
     "FlowData",
     "FlowDataset",

@@ -19,5 +19,6 @@ class DataSettings(Protocol):
     test_size: float
     train_size: float | None
     data_seed: int
+    split: str
     stats_path: str | None
     normalize: str

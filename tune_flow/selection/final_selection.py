@@ -63,7 +63,7 @@ BEST_VAL_LOSS = "best_val_loss"
 # pool a trial draws from is in its own normalised units).
 _DATA_FIELDS = (
     "dataset", "source", "n_samples", "val_size", "test_size", "train_size", "data_seed",
-    "normalize", "stats_path",
+    "split", "normalize", "stats_path",
 )  # fmt: skip
 
 

@@ -16,6 +16,7 @@ from torch import nn
 from tune_flow.data import (
     NORMALIZATIONS,
     PAIR_SEPARATOR,
+    SPLITS,
     check_dataset_name,
     parse_dataset,
     validate_stats_file,
@@ -88,6 +89,10 @@ class TrainingConfig:
     test_size: float = 0.1
     train_size: float | None = None  # count or fraction of the remaining rows; None: all
     data_seed: int = 0  # synthetic data and split permutation, shared across trials
+    # How validation and test rows are taken: "random" rows, or "hilbert" (2-D points only):
+    # every k-th row along a Hilbert curve, so that each region holds its share of them (a
+    # random split's count fluctuations decide W2 rankings of close models: RESULTS.md 21).
+    split: str = "random"
     stats_path: str | None = None  # reuse normalisation stats instead of fitting them
     normalize: str = "standard"  # standard (per feature), global (one scale), none
 
@@ -198,6 +203,7 @@ class TrainingConfig:
         augmentation(self.aug)
         _check_choice("activation", self.activation, ACTIVATIONS)
         _check_choice("normalize", self.normalize, dict.fromkeys(NORMALIZATIONS))
+        _check_choice("split", self.split, dict.fromkeys(SPLITS))
         # In-trial evaluation is fixed-step: an adaptive solver's cost depends on the model, and
         # an untrained one can take thousands of steps.
         _check_choice("eval_method", self.eval_method, dict.fromkeys(FIXED_STEP_METHODS))
