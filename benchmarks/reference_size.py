@@ -41,20 +41,29 @@ DRAWS = 3  # the shipped selection's paired source draws
 SPLIT_FRACTION = 10  # the reference is 1 in 10 rows of its file, as the OT-CFM tasks' split
 
 
-def reference(dataset: str, size: int, repeat: int, stratified: bool = False):  # type: ignore[no-untyped-def]
-    """A validation split of ``size`` rows of a fresh file of ``SPLIT_FRACTION * size`` rows,
-    or ``stratified``: ``size`` fresh points drawn as the truth draws them."""
+def reference(  # type: ignore[no-untyped-def]
+    dataset: str, size: int, repeat: int, stratified: bool = False, systematic: bool = False
+):
+    """A validation split of ``size`` rows of a fresh file of ``SPLIT_FRACTION * size`` rows:
+    random rows, or with ``systematic`` every tenth row along a Hilbert curve (as ``split:
+    hilbert`` takes it); or ``stratified``: ``size`` fresh points drawn as the truth draws them."""
     import numpy as np
     import torch
     from selection_regret import fresh_points
 
+    from tune_flow.data.space_filling import hilbert_order
+    from tune_flow.data.splits import systematic_sample
     from tune_flow.data.toy import generate
 
     seed = REFERENCE_SEED + 1000 * repeat + size
     if stratified:
         return torch.from_numpy(fresh_points(dataset, size, seed)).double()
     rows = generate(dataset, SPLIT_FRACTION * size, seed)
-    chosen = np.random.default_rng(seed).choice(len(rows), size, replace=False)
+    rng = np.random.default_rng(seed)
+    if systematic:
+        chosen = systematic_sample(hilbert_order(rows), size, rng)
+    else:
+        chosen = rng.choice(len(rows), size, replace=False)
     return torch.from_numpy(rows[chosen]).double()
 
 

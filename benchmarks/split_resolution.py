@@ -34,28 +34,9 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 FIRST_REFERENCE = 10  # reference_size.reference's repeat numbers 0-2 are the other benchmarks'
 
 
+# Split-like (a random tenth of a fresh file), the same file's every tenth row along a Hilbert
+# curve (``split: hilbert``), stratified as the truth: ``reference_size.reference``.
 KINDS = ("iid", "systematic", "stratified")
-
-
-def _reference(dataset: str, size: int, r: int, kind: str):  # type: ignore[no-untyped-def]
-    """Reference ``r`` of ``kind``: a random tenth of a fresh file (``iid``), every tenth row of
-    the same file along a Hilbert curve (``systematic``, as ``split: hilbert`` takes its
-    validation split), or stratified as the truth."""
-    import torch
-    from reference_size import REFERENCE_SEED, SPLIT_FRACTION, reference
-
-    if kind != "systematic":
-        return reference(dataset, size, r, stratified=kind == "stratified")
-    import numpy as np
-
-    from tune_flow.data.space_filling import hilbert_order
-    from tune_flow.data.splits import systematic_sample
-    from tune_flow.data.toy import generate
-
-    seed = REFERENCE_SEED + 1000 * r + size
-    rows = generate(dataset, SPLIT_FRACTION * size, seed)
-    chosen = systematic_sample(hilbert_order(rows), size, np.random.default_rng(seed))
-    return torch.from_numpy(rows[chosen]).double()
 
 
 def score(
@@ -64,7 +45,7 @@ def score(
     """The shipped rule's score (mean W2 over the paired draws) of the weights in ``path``
     against each reference of each kind (see :func:`_reference`)."""
     import torch
-    from reference_size import DRAWS, selection_samples
+    from reference_size import DRAWS, reference, selection_samples
 
     from tune_flow.evaluation.floor import sample_metrics
     from tune_flow.evaluation.sampling import Solver
@@ -77,7 +58,9 @@ def score(
     out: dict[str, list[float]] = {kind: [] for kind in kinds}
     for r in range(FIRST_REFERENCE, FIRST_REFERENCE + references):
         for kind in out:
-            target = _reference(dataset, size, r, kind)
+            target = reference(
+                dataset, size, r, kind == "stratified", systematic=kind == "systematic"
+            )
             out[kind].append(
                 statistics.fmean(sample_metrics(g, target, ("w2",))["w2"] for g in generated)
             )
