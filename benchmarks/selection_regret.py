@@ -1,7 +1,7 @@
 """Regret at the top end: is the model a search hands on the best one it trained?
 
     python benchmarks/selection_regret.py [--datasets moons,8gaussians,scurve] [--seeds 0,1,2]
-        [--space search_spaces/quality_2d.yaml] [--points 10000] [--smoke-test]
+        [--space search_spaces/quality_2d.yaml] [--points 10000] [--set KEY=VALUE] [--smoke-test]
 
 As a user would: each built-in 2-D dataset is written to a 12,500-row .npy file, and the shipped
 quality space searches it (ranked by the in-trial w2) with every trial's checkpoints kept. Then
@@ -211,17 +211,21 @@ def main() -> None:
         "e.g. for benchmarks/in_trial_estimators.py",
     )  # fmt: skip
     parser.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE",
+        help="passed on to every search, e.g. --set patience=250 (keep such searches apart)",
+    )  # fmt: skip
+    parser.add_argument(
         "--smoke-test", action="store_true", help="1 search of flow.yaml, 4 trials, 6 epochs"
     )
     args = parser.parse_args()
     datasets, seeds = args.datasets.split(","), [int(s) for s in args.seeds.split(",")]
-    args.extra = []
+    args.extra = [token for pair in args.set for token in ("--set", pair)]
     if args.smoke_test:
         datasets, seeds, args.points = datasets[:1], seeds[:1], 1000
         # flow.yaml is also ranked by w2 and takes --max-epochs as is (quality_2d's rungs
         # start at epoch 25).
         args.space = "search_spaces/flow.yaml"
-        args.extra = ["--num-samples", "4", "--max-epochs", "6"]
+        args.extra += ["--num-samples", "4", "--max-epochs", "6"]
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         where = args.keep or Path(tmp)

@@ -63,14 +63,36 @@ def test_the_selection_hands_on_the_weights_that_sample_best(trial_dir):
     assert selection.chosen.candidate.weights == "latest"
     assert [s.mean for s in selection.scores] == sorted(s.mean for s in selection.scores)
     first = selection.chosen
-    assert (
-        len(first.values) == 2 and first.n == 200
-    )  # as many as the 200-point validation split has
+    assert len(first.values) == 2
+    assert first.n == 800  # four generated points per point of the 200-point validation split
     assert 0 < first.floor < first.mean  # a perfect model's score at that n is below any model's
     assert selection.reference_points == 200
     text = selection.describe()
-    assert "by w2 on the validation split (200 generated x 2 paired source draws" in text
+    assert "by w2 on the validation split (800 generated x 2 paired source draws" in text
     assert "100 euler steps" in text and "a perfect model scores" in text
+
+
+def test_only_close_calls_get_the_other_draws(trial_dir):
+    """Every candidate is scored on the first draw; those within the margin of the best first
+    score get all draws and rank first, the rest keep their one score."""
+    candidates = trial_candidates("t1", trial_dir)
+    selection = select_final_model(candidates, "w2", draws=3, close_call=0.05)
+    lead = min(s.values[0] for s in selection.scores)
+    close = [s for s in selection.scores if s.values[0] <= 1.05 * lead]
+    assert 0 < len(close) < len(selection.scores)  # epoch 1's weights are far behind epoch 12's
+    for score in selection.scores:
+        assert len(score.values) == (3 if score in close else 1)
+    assert selection.scores[: len(close)] == sorted(close, key=lambda s: s.mean)
+    assert f"for the {len(close)} within 5% of the best after the first draw, 1 for" in (
+        selection.describe()
+    )
+    assert [len(s.values) for s in select_final_model(candidates, "w2", draws=1).scores] == [1] * 3
+    everyone = select_final_model(candidates, "w2", draws=3, close_call=float("inf"))
+    assert all(len(s.values) == 3 for s in everyone.scores)
+    # Paired draws: a candidate's first draw is the same whether or not it got the others.
+    assert {s.candidate.path: s.values[0] for s in everyone.scores} == {
+        s.candidate.path: s.values[0] for s in selection.scores
+    }
 
 
 def test_the_draws_are_paired_the_same_weights_score_the_same(trial_dir):

@@ -265,10 +265,16 @@ def _best_eval_html(evaluation: dict[str, Any] | None) -> str:
     chosen = ""
     if selection:
         first = selection["candidates"][0]
+        close_call = selection.get("close_call")  # absent from selections before it existed
+        rest = (
+            f" for those within {close_call:.0%} of the best after the first, 1 for the rest"
+            if close_call is not None and selection["draws"] > 1
+            else ""
+        )
         chosen = (
             f" Chosen among {len(selection['candidates'])} candidate weights by "
             f"{html.escape(selection['metric'])} on the validation split "
-            f"({first['n']} generated points x {selection['draws']} source draws): "
+            f"({first['n']} generated points x {selection['draws']} source draws{rest}): "
             f"<code>{html.escape(str(first['weights']))}</code> weights."
         )
     return (
