@@ -241,17 +241,18 @@ def select_final_model(
         scores.append(score)
     finite = [s.values[0] for s in scores if math.isfinite(s.values[0])]
     lead = min(finite) if finite else math.inf
-    close = [s for s in scores if s.values[0] <= lead * (1 + close_call)]
-    close_ids = {id(s) for s in close}
-    for score in close if draws > 1 else []:
-        more, _, _ = _scored(
-            score.candidate, metric, range(1, draws), max_samples, device, data_cache
-        )
-        score.values += more.values
+
+    def is_close(score: CandidateScore) -> bool:
+        return score.values[0] <= lead * (1 + close_call)
+
+    if draws > 1:
+        for score in filter(is_close, scores):
+            more, _, _ = _scored(
+                score.candidate, metric, range(1, draws), max_samples, device, data_cache
+            )
+            score.values += more.values
     # The close calls first, by their mean; then the rest. Ties keep the candidates' order.
-    scores.sort(
-        key=lambda s: (id(s) not in close_ids, s.mean if math.isfinite(s.mean) else math.inf)
-    )
+    scores.sort(key=lambda s: (not is_close(s), s.mean if math.isfinite(s.mean) else math.inf))
     return Selection(
         metric, draws, reference_points, solver, time.monotonic() - started, scores, close_call
     )
