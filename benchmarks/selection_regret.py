@@ -17,8 +17,9 @@ varied 10-30% from draw to draw, more than the regrets it had to measure: RESULT
     final selection     what the search hands on now (best_model.pt, selection.json)
 
 Also printed: the floor (W2 of two independent draws of ``--points``), the chosen model's W2 over
-it, and the final selection's share of the search's wall time. Exact W2 of 10k x 10k points takes
-25-60 s on one core; two run at a time.
+it, the final selection's share of the search's wall time, and that share plus the in-trial
+evaluations' (:func:`evaluation_share`; the issue's cost target counts both). Exact W2 of 10k x
+10k points takes 25-60 s on one core; two run at a time.
 """
 
 from __future__ import annotations
@@ -135,15 +136,32 @@ def latest_checkpoint(trial_dir: Path) -> Path | None:
     return found[-1] if found else None
 
 
+def evaluation_share(experiment: Path, selection_seconds: float, wall: float) -> float:
+    """The share of the search's wall time spent on ranking by sample metrics: the final
+    selection, plus the trials' in-trial evaluations (each evaluation epoch's
+    ``evaluation_seconds``) as the share of the trials' own time (``time_this_iter_s``) they
+    took, applied to the rest of the wall time (trials run side by side)."""
+    evaluating = training = 0.0
+    for results in experiment.glob("*/result.json"):
+        for line in results.read_text().splitlines():
+            result = json.loads(line)
+            evaluating += result.get("evaluation_seconds", 0.0)
+            training += result.get("time_this_iter_s", 0.0)
+    in_trial = evaluating / training if training else 0.0
+    return (selection_seconds + in_trial * (wall - selection_seconds)) / wall
+
+
 def one_search(dataset: str, seed: int, args: argparse.Namespace, tmp: Path) -> dict:
     import numpy as np
 
     from tune_flow.data.toy import generate
     from tune_flow.selection import trial_candidates
 
-    data = tmp / f"{dataset}.npy"
-    np.save(data, generate(dataset, ROWS, seed))
     name = f"{dataset}-{seed}"
+    # One file per search: a kept search (--keep) reloads its validation split from this path,
+    # so the next seed's file must not overwrite it.
+    data = tmp / f"{name}.npy"
+    np.save(data, generate(dataset, ROWS, seed))
     command = [
         sys.executable, "-m", "tune_flow.search", "--space", args.space, "--storage-path",
         str(tmp), "--name", name, "--no-dashboard", "--no-report", "--seed", str(seed),
@@ -195,6 +213,7 @@ def one_search(dataset: str, seed: int, args: argparse.Namespace, tmp: Path) -> 
         "chosen_w2": picks["final selection"],
         "handed_vs_own": max(handed),
         "selection_share": selection["seconds"] / wall,
+        "evaluation_share": evaluation_share(experiment, selection["seconds"], wall),
         "wall_s": wall,
         "candidates": len(candidates),
     }
@@ -239,7 +258,7 @@ def main() -> None:
     print(
         "dataset      seed  best    floor   chosen/floor  "
         + "  ".join(f"{rule:>15}" for rule in results[0]["regret"])
-        + "  handed-vs-own  selection share"
+        + "  handed-vs-own  selection share  + in-trial eval"
     )
     for r in results:
         print(
@@ -247,6 +266,7 @@ def main() -> None:
             f"{r['chosen_w2'] / r['floor']:>12.2f}  "
             + "  ".join(f"{v:>+15.1%}" for v in r["regret"].values())
             + f"  {r['handed_vs_own']:>+13.1%}  {r['selection_share']:>15.1%}"
+            + f"  {r['evaluation_share']:>14.1%}"
         )
     for rule in results[0]["regret"]:
         values = [r["regret"][rule] for r in results]

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from tune_flow import FlowDataset, FlowTrainer, TrainingConfig, create_dataloader
-from tune_flow.data import DATASETS, build_data, check_data, split_indices
+from tune_flow.data import DATASETS, build_data, check_data, floor_points, split_indices
 from tune_flow.data.files import load_array
 from tune_flow.data.normalization import NormalizationStats
 from tune_flow.data.space_filling import hilbert_index_2d, hilbert_order
@@ -122,6 +122,25 @@ def test_hilbert_validation_split_and_its_prefixes_hold_each_region_s_share():
         assert _largest_cell_error(points, chosen_random) > 2 * _largest_cell_error(
             points, chosen_hilbert
         )
+
+
+def test_the_floor_of_2d_data_is_training_rows_spread_evenly():
+    """A model's points come from a quasi-random draw, so the floor's points are spread evenly
+    too: each region holds its share of them within a few rows, where the first rows of the
+    training split (an i.i.d. draw) wander by several times as many."""
+    config = TrainingConfig.from_dict(
+        {**BASE, "dataset": "scurve", "n_samples": 12500, "split": "hilbert"}
+    )
+    data = build_data(config)
+    train = data.stats.denormalize(data.x_1_train).numpy()
+    floor = floor_points(config, data, 1250).numpy()
+    assert floor.shape == (1250, 2)
+    row = {tuple(point): i for i, point in enumerate(train)}
+    evenly = np.array([row[tuple(point)] for point in floor])  # KeyError: not a training row
+    assert _largest_cell_error(train, evenly) < 4
+    assert _largest_cell_error(train, np.arange(1250)) > 2 * _largest_cell_error(train, evenly)
+    # As many rows as asked for; all the training rows at most.
+    assert len(floor_points(config, data, 50_000)) == len(train)
 
 
 def test_the_split_setting_chooses_the_rows_and_old_configs_keep_random_ones():

@@ -65,11 +65,11 @@ def test_the_selection_hands_on_the_weights_that_sample_best(trial_dir):
     first = selection.chosen
     assert len(first.values) == 2
     assert first.n == 800  # four generated points per point of the 200-point validation split
-    assert 0 < first.floor < first.mean  # a perfect model's score at that n is below any model's
+    assert 0 < first.floor < first.mean  # the data's own score at that n is below any model's
     assert selection.reference_points == 200
     text = selection.describe()
     assert "by w2 on the validation split (800 generated x 2 paired source draws" in text
-    assert "100 euler steps" in text and "a perfect model scores" in text
+    assert "100 euler steps" in text and "the data itself scores" in text
 
 
 def test_only_close_calls_get_the_other_draws(trial_dir):

@@ -1,4 +1,4 @@
-"""evaluation.floor: every sample metric is read beside its n and a perfect model's score."""
+"""evaluation.floor: every sample metric is read beside its n and the data's own score."""
 
 import math
 

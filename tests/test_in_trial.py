@@ -65,6 +65,9 @@ def test_trainer_evaluates_every_eval_every_at_milestones_and_last(small_config)
     assert evaluated == [3, 5, 6, 7]
     assert all(math.isfinite(h["w2"]) for h in trainer.history if "w2" in h)
     assert trainer.summary()["sample_metrics"]["w2"] == trainer.history[-1]["w2"]
+    # Each evaluation says what it cost; the other epochs carry no such entry.
+    assert [h["epoch"] for h in trainer.history if "evaluation_seconds" in h] == evaluated
+    assert all(h["evaluation_seconds"] > 0 for h in trainer.history if "w2" in h)
 
 
 def test_evaluation_off_reports_no_sample_metric(small_config):

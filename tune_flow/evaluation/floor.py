@@ -1,15 +1,15 @@
-"""What a perfect model would score: the floor of a sample metric at a given sample size.
+"""What the data itself scores: the floor of a sample metric at a given sample size.
 
 An empirical W2 (or energy distance) between n generated points and n reference points is not
 zero for a perfect model: it shrinks as n grows (on moons, a search's winner scored W2 0.200 on
 1250 test points and 0.120 on 10k). A number means something only beside its n and the same
-metric between the reference and an independent draw of the data itself at that n. Every sample
-metric tune_flow prints or writes carries both (:class:`ScoredMetric`).
+metric between the reference and n points of the data itself (:func:`tune_flow.data.floor_points`).
+Every sample metric tune_flow prints or writes carries both (:class:`ScoredMetric`).
 
-The floor is that of an i.i.d. draw. Models are sampled from a quasi-random source draw
-(:mod:`tune_flow.evaluation.quasi_random`), whose points fluctuate less than i.i.d. ones, so a
-perfect model can score somewhat below the floor: read a score near it as "as good as the data
-can tell", not as a bound.
+For 2-D data those points are training rows spread evenly along a Hilbert curve, as a model's
+points from a quasi-random source draw (:mod:`tune_flow.evaluation.quasi_random`) are spread: an
+i.i.d. draw's count fluctuations put the floor far above good models. Read a score near the floor
+as "as good as the data can tell"; below it is luck of the draw.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ def sample_metrics(
 
 def metric_floor(independent: torch.Tensor, reference: torch.Tensor) -> dict[str, float]:
     """The floor of each sample metric: the metric between ``independent`` (points of the data
-    itself, drawn independently of ``reference``, as many as the model generates) and the same
+    itself, :func:`tune_flow.data.floor_points`, as many as the model generates) and the same
     ``reference``. A model's score below it is luck of the draw, not a better model."""
     return sample_metrics(independent, reference)
 
@@ -53,7 +53,7 @@ def metric_floor(independent: torch.Tensor, reference: torch.Tensor) -> dict[str
 @dataclass(frozen=True)
 class ScoredMetric:
     """A sample metric with what it needs to be read: the number of generated points ``n`` and
-    the ``floor`` (a perfect model's score at that n; NaN when unknown)."""
+    the ``floor`` (the data's own score at that n; NaN when unknown)."""
 
     name: str
     value: float
@@ -67,7 +67,7 @@ class ScoredMetric:
 
     @property
     def over_floor(self) -> float:
-        """value / floor (1.0: as good as a perfect model at this n)."""
+        """value / floor (1.0: as good as the data itself at this n)."""
         return self.value / self.floor if self.floor > 0 else math.nan
 
 

@@ -10,7 +10,7 @@ Reported names (all to be minimised):
     ``w2``, ``energy_distance``         at the first entry of ``eval_steps``
     ``w2_<n>steps``, ``energy_distance_<n>steps``   for every entry n of ``eval_steps``
     ``sampling_seconds_per_1k``         wall time to generate 1000 points at the first entry
-    ``w2_floor``, ``energy_distance_floor``   what a perfect model scores on the same points
+    ``w2_floor``, ``energy_distance_floor``   what the data itself scores on the same points
                                         (see :mod:`tune_flow.evaluation.floor`); not rankable
 """
 
@@ -67,8 +67,9 @@ class SampleEvaluator:
         eval_steps: ODE steps per evaluation; each entry is reported (see the module docstring).
         method: ``euler``, ``midpoint`` or ``rk4``.
         stats: ``NormalizationStats`` mapping generated points back to original units.
-        independent: (n, D) points of the data drawn independently of ``reference``, original
-            units: the floor of each metric is theirs against ``reference``; None: no floor.
+        independent: (n, D) points of the data itself (:func:`tune_flow.data.floor_points`),
+            original units: the floor of each metric is theirs against ``reference``; None: no
+            floor.
     """
 
     def __init__(

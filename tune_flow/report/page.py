@@ -223,7 +223,7 @@ def _read_json(path: Path) -> dict[str, Any] | None:
 
 def _ranking_html(rows: list[dict[str, str]], metric_column: str) -> str:
     """What the top-k table is ranked by, and what its sample metrics are measured on: their n
-    and the floor (a perfect model's score on the same points)."""
+    and the floor (the data's own score on the same points)."""
     selected = next((c for c in rows[0] if c.startswith("selected_") and c not in (
         "selected_weights", "selected_epoch")), None)  # fmt: skip
     text = f"Trials ranked by <code>{html.escape(metric_column)}</code>"
@@ -242,7 +242,7 @@ def _ranking_html(rows: list[dict[str, str]], metric_column: str) -> str:
         'evaluation (validation split; "-": cut before its first evaluation)'
     )
     if floors:
-        text += f"; a perfect model scores {html.escape(floors)} there"
+        text += f"; the data itself scores {html.escape(floors)} there"
     return text + "."
 
 
@@ -282,8 +282,8 @@ def _best_eval_html(evaluation: dict[str, Any] | None) -> str:
         f"Trial <code>{html.escape(str(evaluation['trial_id']))}</code> (epoch "
         f"{html.escape(str(evaluation['epoch']))}): <b>{shown('w2', 'W2')}</b>, "
         f"{shown('energy_distance', 'energy distance')}, generated with {html.escape(how)}, "
-        "in the data's original units; the floor is what a perfect model scores at that n "
-        f"(an independent draw of the data against the same test points).{chosen}</p>"
+        "in the data's original units; the floor is what the data itself scores at that n "
+        f"(as many of its points, spread evenly, against the same test points).{chosen}</p>"
     )
 
 

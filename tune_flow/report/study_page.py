@@ -73,8 +73,8 @@ def write_tables(spec: StudySpec, summaries: list[dict[str, Any]], root: Path) -
         if metric.endswith("_floor"):  # a property of the data and n, not a result to rank
             best = dict.fromkeys(columns)
             heading += (
-                " (what a perfect model scores on the same test points: an independent draw "
-                "of the data)"
+                " (what the data itself scores on the same test points: as many of its "
+                "points, spread evenly)"
             )
         lines += ["", heading, "", f"| {row_head} | " + " | ".join(columns) + " |"]
         lines.append("|---" * (len(columns) + 1) + "|")

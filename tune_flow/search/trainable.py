@@ -88,6 +88,8 @@ def search_metrics(metrics: dict[str, Any], objective: Objective = Objective()) 
     for key in ("epoch", "step", "samples_seen", "num_parameters"):
         out[key] = int(metrics[key])
     out.update({k: float(v) for k, v in metrics.items() if is_sample_metric(k)})
+    if "evaluation_seconds" in metrics:  # evaluation epochs: what the sample metrics cost
+        out["evaluation_seconds"] = float(metrics["evaluation_seconds"])
     if metrics["stop_reason"] == "diverged" and is_sample_metric(objective.metric):
         out[objective.metric] = math.inf
     for key, value in out.items():

@@ -38,7 +38,7 @@ from typing import Any
 
 import torch
 
-from tune_flow.data import FlowData, independent_target_points
+from tune_flow.data import FlowData, floor_points
 from tune_flow.evaluation.floor import ScoredMetric, sample_metrics
 from tune_flow.evaluation.quasi_random import evaluation_source_draw
 from tune_flow.evaluation.sampling import Solver, sample_with
@@ -129,7 +129,7 @@ class Selection:
         return self.scores[0]
 
     def describe(self) -> str:
-        """One line: what was scored, how, and what a perfect model would score."""
+        """One line: what was scored, how, and what the data itself scores (the floor)."""
         first = self.chosen
         draws = f"{first.n} generated x {self.draws} paired source draws against"
         if self.draws > 1:
@@ -141,7 +141,7 @@ class Selection:
         return (
             f"final selection: {len(self.scores)} candidate weights of "
             f"{len({s.candidate.trial_id for s in self.scores})} trial(s) by {self.metric} on the "
-            f"validation split ({draws} {self.reference_points} points; a perfect model scores "
+            f"validation split ({draws} {self.reference_points} points; the data itself scores "
             f"{first.floor:.4g}), {self.solver}, {self.seconds:.1f} s"
         )
 
@@ -291,16 +291,17 @@ def _validation(
     run: RestoredRun, metric: str, max_samples: int, cache: dict[tuple, Any]
 ) -> tuple[FlowData, torch.Tensor, int, float]:
     """The run's data, its validation split in original units, the points to generate per draw
-    and the metric's floor there (an independent draw of as many points of the data against
-    it), built once per data configuration."""
+    and the metric's floor there (as many points of the data itself against it,
+    :func:`~tune_flow.data.floor_points`), built once per data configuration."""
     key = tuple(str(getattr(run.config, name)) for name in _DATA_FIELDS)
     if key not in cache:
         data = run.data
         reference = data.stats.denormalize(data.x_1_val).double()
         samples = min(max_samples, SAMPLES_PER_REFERENCE_POINT * len(reference))
-        independent = independent_target_points(run.config, data, samples).double()
-        # A perfect model's score with as many points (fewer only when a data file's training
-        # split is smaller: the floor is then a little high).
-        floor = sample_metrics(independent, reference, (metric,))[metric]
+        # The data's own score with as many points (fewer only when the training split is
+        # smaller: the floor is then a little high).
+        floor = sample_metrics(
+            floor_points(run.config, data, samples).double(), reference, (metric,)
+        )[metric]
         cache[key] = (data, reference, samples, floor)
     return cache[key]

@@ -16,7 +16,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from tune_flow.data import FlowData, build_data, independent_target_points
+from tune_flow.data import FlowData, build_data, floor_points
 from tune_flow.data.augment import augmentation
 from tune_flow.evaluation.in_trial import (
     SampleEvaluator,
@@ -56,7 +56,8 @@ class FlowTrainer:
             ``train_loss``, ``val_loss`` (EMA weights), ``raw_val_loss``, ``best_val_loss``,
             ``lr``, ``samples_per_second``, ``improved``, ``stop_reason``, ``step``,
             ``samples_seen``, ``num_parameters``; on evaluation epochs also the sample metrics
-            of :mod:`tune_flow.evaluation.in_trial`, such as ``w2``) and the trainer.
+            of :mod:`tune_flow.evaluation.in_trial`, such as ``w2``, and
+            ``evaluation_seconds``, their cost) and the trainer.
     """
 
     def __init__(self, config: TrainingConfig, on_epoch_end: EpochCallback | None = None) -> None:
@@ -132,7 +133,7 @@ class FlowTrainer:
         pool = None if self.data.x_0_val is None else self.data.x_0_val
         x_0 = fixed_source_draw(config.eval_samples, self.data.shape, self.device, pool)
         reference = self.data.stats.denormalize(self.data.x_1_val[: config.eval_samples])
-        independent = independent_target_points(config, self.data, len(x_0))
+        independent = floor_points(config, self.data, len(x_0))
         return SampleEvaluator(
             x_0, reference, config.eval_steps, config.eval_method, self.data.stats, independent
         )
@@ -264,7 +265,11 @@ class FlowTrainer:
                 and self.stop_reason != "diverged"
                 and self.evaluation_due(self.epoch)
             ):
+                started = time.perf_counter()
                 metrics.update(self.evaluate_samples())
+                # What the sample metrics cost (sampling and scoring, seconds): a search's
+                # overhead for ranking by them (benchmarks/selection_regret.py sums it).
+                metrics["evaluation_seconds"] = time.perf_counter() - started
             self.history.append(metrics)
             if self.on_epoch_end is not None:
                 self.on_epoch_end(metrics, self)

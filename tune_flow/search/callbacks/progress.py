@@ -31,7 +31,7 @@ class LiveTable(Callback):
         sample_points: int | None = None,
     ) -> None:
         self.metric = metric
-        # A sample metric is printed with its n and floor (what a perfect model scores there).
+        # A sample metric is printed with its n and floor (what the data itself scores there).
         self.sample_points = sample_points
         self._floor = math.nan
         self.mode = mode

@@ -122,7 +122,7 @@ def trial_rows(
         for name in SHOWN_SAMPLE_METRICS:
             if history is not None and name in history and len(history[name].dropna()):
                 row[f"final_{name}"] = float(history[name].dropna().iloc[-1])
-            floor = f"{name}_floor"  # a perfect model's score on the same points
+            floor = f"{name}_floor"  # the data's own score on the same points
             if history is not None and floor in history and len(history[floor].dropna()):
                 row[floor] = float(history[floor].dropna().iloc[-1])
         for name, _ in objectives or []:
@@ -266,12 +266,12 @@ def write_best_eval(
 ) -> dict[str, Any]:
     """Evaluate the chosen weights once on the **test** split (untouched until now): all test
     rows, at most :data:`FINAL_EVAL_MAX_POINTS`, generated with the run's solver (dopri5 by
-    default); W2 and energy distance in original units, each with its n and floor (an
-    independent draw of the data against the same test points). Written to ``best_eval.json``
+    default); W2 and energy distance in original units, each with its n and floor (as many
+    points of the data itself against the same test points). Written to ``best_eval.json``
     (the points to ``best_samples.npz``) and printed."""
     import numpy as np
 
-    from tune_flow.data import independent_target_points
+    from tune_flow.data import floor_points
     from tune_flow.evaluation import digits_frechet
     from tune_flow.evaluation.floor import metric_floor, sample_metrics, scored
     from tune_flow.evaluation.judge import generate
@@ -282,7 +282,7 @@ def write_best_eval(
     generated = generate(run, n)
     test = run.stats.denormalize(run.data.x_1_test)[:n]
     values = sample_metrics(generated, test)
-    floors = metric_floor(independent_target_points(run.config, run.data, n), test)
+    floors = metric_floor(floor_points(run.config, run.data, n), test)
     if digits_frechet.applies(run.config.dataset):
         # Its floor: the held-out halves, validation against test images, at the same n.
         values["frechet_digits"] = digits_frechet.frechet_digits(generated, test)
@@ -419,7 +419,7 @@ def viewer_missing(program: str) -> str:
 
 def _print_in_trial_floor(rows: list[dict[str, Any]], base: dict[str, Any]) -> None:
     """Under the top-k table: what its in-trial sample metrics are measured on, and what a
-    perfect model would score there."""
+    data itself scores there."""
     first = rows[0] if rows else {}
     floors = {
         name: first[f"{name}_floor"]
@@ -433,6 +433,6 @@ def _print_in_trial_floor(rows: list[dict[str, Any]], base: dict[str, Any]) -> N
     n = base.get("eval_samples", TrainingConfig.eval_samples)
     print(
         f"final_w2/final_energy_distance: the last in-trial evaluation, n={n} generated points "
-        "against the validation split; a perfect model scores "
+        "against the validation split; the data itself scores "
         + ", ".join(f"{name} {format_value(value)}" for name, value in floors.items())
     )

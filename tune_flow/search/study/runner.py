@@ -41,7 +41,7 @@ def metric_names(spec: StudySpec) -> list[str]:
     names = ["w2", "energy_distance"]
     if spec.method not in ADAPTIVE_METHODS:  # an adaptive one evaluates once, to its tolerance
         names += [f"{m}_{n}steps" for n in spec.steps[1:] for m in ("w2", "energy_distance")]
-    # What a perfect model scores on the same test points (see tune_flow.evaluation.floor).
+    # What the data itself scores on the same test points (see tune_flow.evaluation.floor).
     return names + ["w2_floor", "energy_distance_floor"]
 
 
@@ -88,13 +88,12 @@ def retrain_seed(config: dict[str, Any], run: dict[str, Any], evaluate: dict[str
     trainer.train()
     report.wait()  # the last epoch's result reaches Tune before the evaluation's
     n = min(int(evaluate["samples"]), len(trainer.data.x_1_test))
-    from tune_flow.data import independent_target_points
+    from tune_flow.data import floor_points
     from tune_flow.evaluation.floor import metric_floor
 
     final: dict[str, Any] = {"epoch": trainer.epoch, "test_points": n}
     test = trainer.stats.denormalize(trainer.data.x_1_test)[:n]
-    independent = independent_target_points(trainer.config, trainer.data, n)
-    for name, value in metric_floor(independent, test).items():
+    for name, value in metric_floor(floor_points(trainer.config, trainer.data, n), test).items():
         final[f"test_{name}_floor"] = value
     for i, solver in enumerate(evaluation_solvers(evaluate)):
         values = evaluate_samples(trainer, n, solver)
