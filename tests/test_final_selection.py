@@ -7,6 +7,7 @@ import torch
 
 from tests.conftest import TINY_BASE
 from tune_flow.evaluation.judge import generate
+from tune_flow.search.state.results import selection_metric
 from tune_flow.selection import select_final_model, trial_candidates
 from tune_flow.training.checkpoint import (
     BEST_MODEL_FILENAME,
@@ -69,7 +70,19 @@ def test_the_selection_hands_on_the_weights_that_sample_best(trial_dir):
     assert selection.reference_points == 200
     text = selection.describe()
     assert "by w2 on the validation split (800 generated x 2 paired source draws" in text
-    assert "100 euler steps" in text and "the data itself scores" in text
+    assert "10 rk4 steps" in text and "the data itself scores" in text
+
+
+def test_a_few_step_search_is_judged_at_its_own_steps(trial_dir):
+    """A search ranked by w2_4steps hands on the weights that sample best at 4 steps of its
+    eval_method, not at the selection's own solver."""
+    assert selection_metric("w2_4steps") == ("w2", 4)
+    assert selection_metric("energy_distance") == ("energy_distance", None)
+    assert selection_metric("val_loss") == ("w2", None)
+    latest = trial_candidates("t1", trial_dir)[:1]
+    few = select_final_model(latest, "w2", draws=1, steps=4)
+    assert few.solver == "4 euler steps"
+    assert few.chosen.values != select_final_model(latest, "w2", draws=1).chosen.values
 
 
 def test_only_close_calls_get_the_other_draws(trial_dir):

@@ -155,7 +155,9 @@ def test_an_improvement_is_checkpointed_once_the_last_checkpoint_is_old_enough(
 
 def test_evaluation_epochs_tell_the_search_what_the_sample_metrics_cost(tmp_path):
     recorder = Recorder(tmp_path)
-    run_trial({"width": 16}, {**BASE, "max_epochs": 3, "eval_every": 2, "eval_samples": 50}, recorder)
+    run_trial(
+        {"width": 16}, {**BASE, "max_epochs": 3, "eval_every": 2, "eval_samples": 50}, recorder
+    )
     costs = {m["epoch"]: m.get("evaluation_seconds") for m in recorder.metrics}
     # Epoch 2 (eval_every) and 3 (the last) evaluate; epoch 1 reports no cost.
     assert costs[1] is None and costs[2] > 0 and costs[3] > 0

@@ -7,8 +7,8 @@ others scored 0.106, and kept epoch 75 of a trial whose final weights were 0.120
 (issue 21). Here every candidate -- a trial's best weights by the search metric, its latest
 weights, its best by val_loss -- is scored on the whole validation split with four generated
 points per validation point (at most 5000) from a quasi-random source draw
-(:mod:`tune_flow.evaluation.quasi_random`), integrated with the in-trial solver; the candidates
-within ``CLOSE_CALL`` (5%) of the best get ``draws - 1`` more. The draws are the same for every
+(:mod:`tune_flow.evaluation.quasi_random`), integrated with :data:`SELECTION_SOLVER` (RK4, 10
+steps); the candidates within ``CLOSE_CALL`` (5%) of the best get ``draws - 1`` more. The draws are the same for every
 candidate (paired), so differences between candidates come from the weights, not from the draw;
 the mean over draws is the score, and its spread says how sure the choice is.
 How well this picks is measured, not assumed: see :func:`select_final_model` and
@@ -66,6 +66,12 @@ SAMPLES_PER_REFERENCE_POINT = 4
 # solver's time grows with the points, and the rest are out of the running (replayed on two kept
 # searches, section 22: the same regret as every candidate on every draw, at half the cost).
 CLOSE_CALL = 0.05
+# The solver the selection samples with (a search ranked by a few-step metric such as
+# ``w2_4steps`` is judged at its own steps instead). RK4 with 10 steps is 40 network evaluations
+# against the in-trial default's 100 (Euler), and nearer the dopri5 a user samples with: replayed
+# on four kept searches it picked the same weights as Euler with 100 steps at 35-40% of the time
+# (benchmarks/RESULTS.md section 24), which was most of the selection's cost.
+SELECTION_SOLVER = Solver("rk4", 10)
 LATEST = "latest"
 BEST_VAL_LOSS = "best_val_loss"
 # The data fields that decide the validation split in original units (normalize too: the source
@@ -220,15 +226,16 @@ def select_final_model(
     max_samples: int = MAX_SAMPLES,
     device: str = "cpu",
     close_call: float = CLOSE_CALL,
+    steps: int | None = None,
 ) -> Selection:
     """Score every candidate (see the module docstring) and sort them best first (lowest mean
     ``metric``, ``w2`` or ``energy_distance``). Every candidate gets the first source draw; those
     whose score is within ``close_call`` (relative) of the best first score get the other
     ``draws - 1`` too and are ranked first, by their mean; the rest follow by their one score.
-    Samples with each run's in-trial solver (``eval_method`` with the first of ``eval_steps``:
-    Euler, 100 steps by default): on a moons search (benchmarks/RESULTS.md section 16) every rule
-    that sampled with dopri5 -- against the validation split or 10k training rows, by W2 or
-    energy distance -- picked further from the best than the same rule with Euler."""
+    Samples with :data:`SELECTION_SOLVER`, or with ``steps`` steps of each run's ``eval_method``
+    when given (a search ranked by quality at few steps). Not dopri5: on a moons search
+    (benchmarks/RESULTS.md section 16) every rule that sampled with it picked further from the
+    best than the same rule with a fixed-step solver, and its cost depends on the model."""
     if not candidates:
         raise ValueError("final selection needs at least one candidate")
     started = time.monotonic()
@@ -236,7 +243,7 @@ def select_final_model(
     scores, solver, reference_points = [], "", 0
     for candidate in candidates:
         score, solver, reference_points = _scored(
-            candidate, metric, range(1), max_samples, device, data_cache
+            candidate, metric, range(1), max_samples, device, data_cache, steps
         )
         scores.append(score)
     finite = [s.values[0] for s in scores if math.isfinite(s.values[0])]
@@ -248,7 +255,7 @@ def select_final_model(
     if draws > 1:
         for score in filter(is_close, scores):
             more, _, _ = _scored(
-                score.candidate, metric, range(1, draws), max_samples, device, data_cache
+                score.candidate, metric, range(1, draws), max_samples, device, data_cache, steps
             )
             score.values += more.values
     # The close calls first, by their mean; then the rest. Ties keep the candidates' order.
@@ -265,12 +272,13 @@ def _scored(
     max_samples: int,
     device: str,
     data_cache: dict[tuple, Any],
+    steps: int | None = None,
 ) -> tuple[CandidateScore, str, int]:
     """``candidate``'s ``metric`` on the selection's source draws ``draws`` (paired: draw k is
     the same for every candidate), the solver's description and the reference's size."""
     run = load_run(candidate.path, device)
     data, reference, samples, floor = _validation(run, metric, max_samples, data_cache)
-    ranking_solver = Solver(run.config.eval_method, run.config.eval_steps[0])
+    ranking_solver = SELECTION_SOLVER if steps is None else Solver(run.config.eval_method, steps)
     pool = None if data.x_0_val is None else data.x_0_val.to(run.device)
     x_0 = torch.cat(
         [

@@ -55,7 +55,7 @@ class LiveTable(Callback):
         if self.metric not in result:
             return
         value = float(result[self.metric])
-        floor = result.get(f"{selection_metric(self.metric)}_floor")
+        floor = result.get(f"{selection_metric(self.metric)[0]}_floor")
         if floor is not None and self.sample_points:
             self._floor = float(floor)
         self._latest[trial.trial_id] = value

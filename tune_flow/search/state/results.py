@@ -197,15 +197,16 @@ def format_top_k(
     )
 
 
-def selection_metric(metric: str) -> str:
-    """The sample metric the final selection scores by: the search's own when it is one (``w2``,
-    ``energy_distance`` or a per-steps variant of them), else ``w2``."""
+def selection_metric(metric: str) -> tuple[str, int | None]:
+    """The sample metric the final selection scores by and at how many solver steps: the
+    search's own when it is one (``w2``, ``energy_distance``; ``w2_4steps`` is ``w2`` at 4 steps
+    of the run's ``eval_method``), else ``w2``; steps None: the selection's own solver."""
     from tune_flow.evaluation.in_trial import STEPS_METRIC
 
     match = STEPS_METRIC.match(metric)
     if match:
-        return match.group(1)
-    return metric if metric in SHOWN_SAMPLE_METRICS else "w2"
+        return match.group(1), int(match.group(2))
+    return (metric if metric in SHOWN_SAMPLE_METRICS else "w2"), None
 
 
 def run_final_selection(rows: list[dict[str, Any]], metric: str, top: int, experiment: Path) -> Any:
@@ -225,7 +226,8 @@ def run_final_selection(rows: list[dict[str, Any]], metric: str, top: int, exper
             candidates += trial_candidates(str(row["trial_id"]), Path(row["checkpoint"]).parent)
     if not candidates:
         return None
-    selection = select_final_model(candidates, selection_metric(metric))
+    name, steps = selection_metric(metric)
+    selection = select_final_model(candidates, name, steps=steps)
     best_of_trial: dict[str, Any] = {}
     for score in selection.scores:  # best first
         best_of_trial.setdefault(score.candidate.trial_id, score)
