@@ -420,7 +420,7 @@ def viewer_missing(program: str) -> str:
 
 
 def _print_in_trial_floor(rows: list[dict[str, Any]], base: dict[str, Any]) -> None:
-    """Under the top-k table: what its in-trial sample metrics are measured on, and what a
+    """Under the top-k table: what its in-trial sample metrics are measured on, and what the
     data itself scores there."""
     first = rows[0] if rows else {}
     floors = {
