@@ -8,7 +8,7 @@ import torch
 from tests.conftest import TINY_BASE
 from tune_flow.evaluation.judge import generate
 from tune_flow.search.state.results import selection_metric
-from tune_flow.selection import Candidate, select_final_model, trial_candidates
+from tune_flow.selection import select_final_model, trial_candidates
 from tune_flow.training.checkpoint import (
     BEST_MODEL_FILENAME,
     BEST_VAL_LOSS_MODEL_FILENAME,
@@ -106,29 +106,6 @@ def test_only_close_calls_get_the_other_draws(trial_dir):
     assert {s.candidate.path: s.values[0] for s in everyone.scores} == {
         s.candidate.path: s.values[0] for s in selection.scores
     }
-
-
-def test_a_trial_hands_on_older_weights_only_when_they_beat_its_latest_by_the_margin(trial_dir):
-    """Older weights that score within OLDER_WEIGHTS_MARGIN of (or worse than) their trial's
-    latest are listed last and never handed on; clearly better ones are."""
-    latest, best_val_loss, best_w2 = trial_candidates("t1", trial_dir)
-    # The latest weights' own file labelled as older weights of the same trial: the same score,
-    # so not 5% below the latest.
-    twin = Candidate("t1", "best_w2", latest.path, 11)
-    tied = select_final_model([twin, latest], "w2", draws=1)
-    assert [s.candidate for s in tied.scores] == [latest, twin]
-    assert [s.behind_latest for s in tied.scores] == [False, True]
-    assert tied.to_dict()["candidates"][1]["behind_latest"] is True
-    assert "(behind latest)" in tied.table() and "over 5% below its latest" in tied.describe()
-    # Epoch 12's weights as the older candidate of a trial whose "latest" is epoch 1's: far
-    # better, so handed on.
-    early = Candidate("t2", "latest", best_w2.path, 1)
-    late = Candidate("t2", "best_val_loss", latest.path, 12)
-    better = select_final_model([early, late], "w2", draws=1)
-    assert better.chosen.candidate == late and not better.chosen.behind_latest
-    # Another trial's scores are not compared with this trial's latest.
-    other = Candidate("t3", "best_w2", latest.path, 11)
-    assert not select_final_model([other, early], "w2", draws=1).scores[0].behind_latest
 
 
 def test_the_draws_are_paired_the_same_weights_score_the_same(trial_dir):

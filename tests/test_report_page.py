@@ -22,10 +22,3 @@ def test_the_close_call_rule_is_named_when_the_selection_used_it():
 def test_a_selection_written_before_close_calls_reads_as_before():
     text = _best_eval_html({**EVALUATION, "selection": SELECTION})
     assert "(5000 generated points x 3 source draws): <code>latest</code>" in text
-
-
-def test_the_preference_for_the_latest_weights_is_named_when_the_selection_used_it():
-    selection = {**SELECTION, "close_call": 0.05, "older_margin": 0.05}
-    text = _best_eval_html({**EVALUATION, "selection": selection})
-    assert "1 for the rest; a trial's older weights only where they score over 5% below its " \
-        "latest): <code>latest</code> weights" in text  # fmt: skip

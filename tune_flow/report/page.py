@@ -271,17 +271,10 @@ def _best_eval_html(evaluation: dict[str, Any] | None) -> str:
             if close_call is not None and selection["draws"] > 1
             else ""
         )
-        older_margin = selection.get("older_margin")  # likewise
-        older = (
-            f"; a trial's older weights only where they score over {older_margin:.0%} below its "
-            "latest"
-            if older_margin is not None
-            else ""
-        )
         chosen = (
             f" Chosen among {len(selection['candidates'])} candidate weights by "
             f"{html.escape(selection['metric'])} on the validation split "
-            f"({first['n']} generated points x {selection['draws']} source draws{rest}{older}): "
+            f"({first['n']} generated points x {selection['draws']} source draws{rest}): "
             f"<code>{html.escape(str(first['weights']))}</code> weights."
         )
     return (

@@ -10,10 +10,7 @@ points per validation point (at most 5000) from a quasi-random source draw
 (:mod:`tune_flow.evaluation.quasi_random`), integrated with :data:`SELECTION_SOLVER` (RK4, 10
 steps); the candidates within ``CLOSE_CALL`` (5%) of the best get ``draws - 1`` more. The draws are the same for every
 candidate (paired), so differences between candidates come from the weights, not from the draw;
-the mean over draws is the score, and its spread says how sure the choice is. A trial hands on
-older weights than its latest only when they score more than ``OLDER_WEIGHTS_MARGIN`` (5%) below
-the latest: closer than that, the split cannot tell them apart, and the latest were nearly always
-the better ones.
+the mean over draws is the score, and its spread says how sure the choice is.
 How well this picks is measured, not assumed: see :func:`select_final_model` and
 benchmarks/RESULTS.md sections 16, 18 and 22.
 
@@ -77,14 +74,6 @@ CLOSE_CALL = 0.05
 # on four kept searches it picked the same weights as Euler with 100 steps at 35-40% of the time
 # (benchmarks/RESULTS.md section 24), which was most of the selection's cost.
 SELECTION_SOLVER = Solver("rk4", 10)
-# A trial hands on older weights (its best by the search metric or by val_loss) instead of its
-# latest only when they score more than this much (relative) below the latest on the draws both
-# got. Why: against a split of the training file the selection sees the gaps between one trial's
-# epochs at a fraction of their size (RESULTS.md sections 21, 23), and by the truth (10k samples
-# against fresh points) the latest EMA weights were the best of their trial in 22 of 25 scored
-# trials of five searches, at worst 6.2% behind; older weights that scored up to 2.9% below the
-# latest were 20-26% worse on scurve (section 25).
-OLDER_WEIGHTS_MARGIN = 0.05
 LATEST = "latest"
 BEST_VAL_LOSS = "best_val_loss"
 # The data fields that decide the validation split in original units (normalize too: the source
@@ -115,9 +104,6 @@ class CandidateScore:
     values: list[float]
     n: int
     floor: float
-    # Older weights that did not beat their trial's latest by OLDER_WEIGHTS_MARGIN: listed last,
-    # never handed on.
-    behind_latest: bool = False
 
     @property
     def mean(self) -> float:
@@ -145,7 +131,6 @@ class Selection:
     seconds: float
     scores: list[CandidateScore] = field(default_factory=list)
     close_call: float = CLOSE_CALL
-    older_margin: float = OLDER_WEIGHTS_MARGIN
 
     @property
     def chosen(self) -> CandidateScore:
@@ -165,8 +150,7 @@ class Selection:
             f"final selection: {len(self.scores)} candidate weights of "
             f"{len({s.candidate.trial_id for s in self.scores})} trial(s) by {self.metric} on the "
             f"validation split ({draws} {self.reference_points} points; the data itself scores "
-            f"{first.floor:.4g}), {self.solver}; a trial's older weights only where they score "
-            f"over {self.older_margin:.0%} below its latest; {self.seconds:.1f} s"
+            f"{first.floor:.4g}), {self.solver}, {self.seconds:.1f} s"
         )
 
     def table(self) -> str:
@@ -176,7 +160,7 @@ class Selection:
             lines.append(
                 [
                     score.candidate.trial_id,
-                    score.candidate.weights + (" (behind latest)" if score.behind_latest else ""),
+                    score.candidate.weights,
                     str(score.candidate.epoch),
                     f"{score.mean:.4g} +- {score.std:.2g}"
                     if len(score.values) > 1
@@ -196,7 +180,6 @@ class Selection:
             "split": "validation",
             "draws": self.draws,
             "close_call": self.close_call,
-            "older_margin": self.older_margin,
             "reference_points": self.reference_points,
             "solver": self.solver,
             "seconds": round(self.seconds, 2),
@@ -211,7 +194,6 @@ class Selection:
                     "values": s.values,
                     "n": s.n,
                     "floor": s.floor,
-                    "behind_latest": s.behind_latest,
                 }
                 for s in self.scores
             ],
@@ -247,14 +229,11 @@ def select_final_model(
     device: str = "cpu",
     close_call: float = CLOSE_CALL,
     steps: int | None = None,
-    older_margin: float = OLDER_WEIGHTS_MARGIN,
 ) -> Selection:
     """Score every candidate (see the module docstring) and sort them best first (lowest mean
     ``metric``, ``w2`` or ``energy_distance``). Every candidate gets the first source draw; those
     whose score is within ``close_call`` (relative) of the best first score get the other
     ``draws - 1`` too and are ranked first, by their mean; the rest follow by their one score.
-    Older weights that do not score more than ``older_margin`` below their trial's latest on the
-    draws both got are ``behind_latest`` and listed last: the trial hands on its latest.
     Samples with :data:`SELECTION_SOLVER`, or with ``steps`` steps of each run's ``eval_method``
     when given (a search ranked by quality at few steps). Not dopri5: on a moons search
     (benchmarks/RESULTS.md section 16) every rule that sampled with it picked further from the
@@ -281,33 +260,11 @@ def select_final_model(
                 score.candidate, metric, range(1, draws), max_samples, device, data_cache, steps
             )
             score.values += more.values
-    latest = {s.candidate.trial_id: s for s in scores if s.candidate.weights == LATEST}
-    for score in scores:
-        score.behind_latest = _behind(score, latest.get(score.candidate.trial_id), older_margin)
-    # The close calls first, by their mean; then the rest; older weights behind their trial's
-    # latest last. Ties keep the candidates' order.
-    scores.sort(
-        key=lambda s: (
-            s.behind_latest,
-            not is_close(s),
-            s.mean if math.isfinite(s.mean) else math.inf,
-        )
-    )
+    # The close calls first, by their mean; then the rest. Ties keep the candidates' order.
+    scores.sort(key=lambda s: (not is_close(s), s.mean if math.isfinite(s.mean) else math.inf))
     return Selection(
-        metric, draws, reference_points, solver, time.monotonic() - started, scores, close_call,
-        older_margin,
-    )  # fmt: skip
-
-
-def _behind(score: CandidateScore, latest: CandidateScore | None, margin: float) -> bool:
-    """Whether ``score`` (older weights) fails to beat its trial's ``latest`` by ``margin``
-    (relative), compared on the draws both got (paired). A diverged latest (inf) loses to any
-    finite score."""
-    if latest is None or score is latest:
-        return False
-    both = min(len(score.values), len(latest.values))
-    older, newer = statistics.fmean(score.values[:both]), statistics.fmean(latest.values[:both])
-    return not older < newer * (1 - margin)
+        metric, draws, reference_points, solver, time.monotonic() - started, scores, close_call
+    )
 
 
 def _scored(
