@@ -8,9 +8,10 @@ others scored 0.106, and kept epoch 75 of a trial whose final weights were 0.120
 weights, its best by val_loss -- is scored on the whole validation split with four generated
 points per validation point (at most 5000) from a quasi-random source draw
 (:mod:`tune_flow.evaluation.quasi_random`), integrated with :data:`SELECTION_SOLVER` (RK4, 10
-steps); the candidates within ``CLOSE_CALL`` (5%) of the best get ``draws - 1`` more. The draws are the same for every
-candidate (paired), so differences between candidates come from the weights, not from the draw;
-the mean over draws is the score, and its spread says how sure the choice is.
+steps); the candidates within ``CLOSE_CALL`` (5%) of the best get ``draws - 1`` more. The draws
+are the same for every candidate (paired), so differences between candidates come from the
+weights, not from the draw; the mean over draws is the score, and its spread says how sure the
+choice is.
 How well this picks is measured, not assumed: see :func:`select_final_model` and
 benchmarks/RESULTS.md sections 16, 18 and 22.
 
@@ -71,7 +72,7 @@ CLOSE_CALL = 0.05
 # The solver the selection samples with (a search ranked by a few-step metric such as
 # ``w2_4steps`` is judged at its own steps instead). RK4 with 10 steps is 40 network evaluations
 # against the in-trial default's 100 (Euler), and nearer the dopri5 a user samples with: replayed
-# on four kept searches it picked the same weights as Euler with 100 steps at 35-40% of the time
+# on four kept searches it picked the same weights as Euler with 100 steps at 35-44% of the time
 # (benchmarks/RESULTS.md section 24), which was most of the selection's cost.
 SELECTION_SOLVER = Solver("rk4", 10)
 LATEST = "latest"
