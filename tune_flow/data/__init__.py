@@ -24,7 +24,7 @@ from tune_flow.data.normalization import (
 )
 from tune_flow.data.settings import DataSettings
 from tune_flow.data.space_filling import hilbert_order
-from tune_flow.data.splits import SPLITS, SplitIndices, split_indices
+from tune_flow.data.splits import SPLITS, SplitIndices, split_indices, systematic_sample
 from tune_flow.data.toy import FIXED_ROWS, TOY_DATASETS, generate, shape
 from tune_flow.errors import UserInputError, one_of, suggest
 from tune_flow.import_path import is_import_path
@@ -226,7 +226,8 @@ def floor_points(config: DataSettings, data: FlowData, n: int) -> torch.Tensor:
     sample metric (:mod:`tune_flow.evaluation.floor`): what the metric gives the data where a
     model's generated points would be.
 
-    2-D points: ``n`` training rows spread evenly along a Hilbert curve. Why evenly: models are
+    2-D points: ``n`` training rows spread evenly along a Hilbert curve (a systematic sample
+    along it, as ``split: hilbert`` takes its held-out rows). Why evenly: models are
     sampled from a quasi-random source draw (:mod:`tune_flow.evaluation.quasi_random`), so their
     points lack an i.i.d. draw's count fluctuations; an i.i.d. floor carries them and sat far
     above good models (scurve test split, n=1250: floor 0.147, the chosen model 0.039). Why
@@ -239,23 +240,19 @@ def floor_points(config: DataSettings, data: FlowData, n: int) -> torch.Tensor:
     callables that take ``seed`` and ``n_samples``; else the first ``n`` training rows (data
     files, other callables, fixed-size datasets such as digits)."""
     train = data.x_1_train
+    seed = config.data_seed + FRESH_DRAW_SEED_OFFSET
     if tuple(train.shape[1:]) == (2,):
         if n < len(train):
-            order = hilbert_order(train.detach().cpu().numpy())[_evenly(n, len(train))]
-            train = train[torch.from_numpy(order).to(train.device)]
+            curve = hilbert_order(train.detach().cpu().numpy())
+            rows = systematic_sample(curve, n, np.random.default_rng(seed))
+            train = train[torch.from_numpy(rows).to(train.device)]
         return data.stats.denormalize(train)
     _, target = parse_dataset(config.dataset, config.source)
-    seed = config.data_seed + FRESH_DRAW_SEED_OFFSET
     if is_import_path(target) and draws_fresh(target):
         return torch.from_numpy(call_dataset(target, n, seed, config.dataset_args)[1])
     if not _is_loaded(target) and target not in FIXED_ROWS:
         return torch.from_numpy(generate(target, n, seed))
     return data.stats.denormalize(train[:n])
-
-
-def _evenly(n: int, length: int) -> np.ndarray:
-    """``n`` positions spread evenly over ``range(length)``, n <= length."""
-    return np.arange(n) * length // n
 
 
 class FlowDataset(Dataset):
