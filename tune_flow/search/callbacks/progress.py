@@ -35,8 +35,9 @@ class LiveTable(Callback):
         self.sample_points = sample_points
         self._floor = math.nan
         self.mode = mode
-        # Sample metrics (w2, ...) arrive on evaluation epochs only: remember the latest and best.
-        self._latest: dict[str, float] = {}
+        # Sample metrics (w2, ...) arrive on evaluation epochs only: remember the latest (with its
+        # epoch, since it can be several epochs old) and the best.
+        self._latest: dict[str, tuple[int, float]] = {}
         self._best: dict[str, float] = {}
         self.num_trials = num_trials
         self.scheduler = scheduler
@@ -58,7 +59,7 @@ class LiveTable(Callback):
         floor = result.get(f"{selection_metric(self.metric)[0]}_floor")
         if floor is not None and self.sample_points:
             self._floor = float(floor)
-        self._latest[trial.trial_id] = value
+        self._latest[trial.trial_id] = (int(result.get("epoch", 0)), value)
         best = self._best.get(trial.trial_id)
         if math.isfinite(value) and (
             best is None or (value < best if self.mode == "min" else value > best)
@@ -84,6 +85,14 @@ class LiveTable(Callback):
             return ""
         return f" (n={self.sample_points}; floor {format_value(self._floor)})"
 
+    def _latest_value(self, trial_id: str) -> str:
+        """The trial's latest value of the metric and its epoch, or that it has none yet (a sample
+        metric is measured on evaluation epochs only)."""
+        if trial_id not in self._latest:
+            return f"{'-':>8} (not measured yet)"
+        epoch, value = self._latest[trial_id]
+        return f"{format_value(value):>8} (epoch {epoch})"
+
     def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         self._finished += 1
         print(
@@ -105,14 +114,15 @@ class LiveTable(Callback):
             "--- "
             + time.strftime("%H:%M:%S")
             + "  "
-            + ", ".join(f"{n} {s.lower()}" for s, n in sorted(counts.items())),
+            + ", ".join(f"{n} {s.lower()}" for s, n in sorted(counts.items()))
+            + (f"; {self.metric}{self._context()}" if running and self._context() else ""),
             file=sys.stdout,
         )
         for t in running:
             r = t.last_result or {}
             print(
                 f"  {t.trial_id}  epoch {r.get('epoch', 0):>4}  {self.metric} "
-                f"{format_value(self._latest.get(t.trial_id, math.nan)):>8}  {self._params(t)}",
+                f"{self._latest_value(t.trial_id)}  {self._params(t)}",
                 file=sys.stdout,
             )
         sys.stdout.flush()
