@@ -22,6 +22,7 @@ from typing import Any
 from tune_flow.errors import UserInputError, exits_cleanly_on_user_error
 from tune_flow.program_name import program_name
 from tune_flow.report.numbers import format_sample_metric, format_value
+from tune_flow.report.sample_figures import evaluated_samples, samples_figure, scatter
 
 REPORT_FILENAME = "report.html"
 REASON_COLOURS = {
@@ -34,9 +35,6 @@ FIXED_COLUMNS = {
     "final_train_loss", "checkpoint", "trial_dir", "node_id", "pareto",
     "last_checkpoint",  # trials.csv of searches before best_model.pt (it is "checkpoint" now)
 }  # fmt: skip
-
-# The chosen model's test-split samples, written by the search beside best_eval.json.
-BEST_SAMPLES_FILENAME = "best_samples.npz"
 
 
 def _read_csv(path: Path) -> list[dict[str, str]]:
@@ -132,13 +130,13 @@ def write_report(experiment: str | Path, top_k: int = 10, samples: int = 2000) -
         )
 
     best = rows[0]  # trials.csv is sorted best first
-    evaluated = _evaluated_samples(experiment, best["trial_id"])
+    evaluated = evaluated_samples(experiment, best["trial_id"])
     if samples > 0 and (
-        (evaluated is not None and _scatter(*evaluated, experiment / "samples.png"))
+        (evaluated is not None and scatter(*evaluated, experiment / "samples.png"))
         or (
             evaluated is None
             and best["checkpoint"]
-            and _samples_figure(Path(best["checkpoint"]), experiment / "samples.png", samples)
+            and samples_figure(Path(best["checkpoint"]), experiment / "samples.png", samples)
         )
     ):
         caption = "Samples of the chosen model (EMA weights) beside the test data"
@@ -324,110 +322,6 @@ def _pareto_figure(rows: list[dict[str, str]], objectives: list[list[str]], path
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
-
-
-def _evaluated_samples(experiment: Path, trial_id: str) -> tuple[Any, Any, str] | None:
-    """(generated, test, title) from ``best_samples.npz``: the points ``best_eval.json`` was
-    computed from, when they belong to ``trial_id``; None otherwise (then sample again)."""
-    import numpy as np
-
-    path = experiment / BEST_SAMPLES_FILENAME
-    if not path.is_file():
-        return None
-    with np.load(path) as saved:
-        if str(saved["trial_id"]) != trial_id:
-            return None
-        generated, test = saved["generated"], saved["test"]
-    title = f"chosen model, {len(generated)} samples"
-    return generated, test, title
-
-
-def _samples_figure(checkpoint: Path, path: Path, n: int) -> bool:
-    """Sample the best model again (no best_samples.npz: e.g. an older search) and scatter."""
-    from tune_flow.evaluation.judge import generate
-    from tune_flow.training.restore import load_run
-
-    run = load_run(checkpoint, device="cpu")
-    if run.shape != (2,) and not is_image_shape(run.shape):
-        return False
-    generated = generate(run, n if run.shape == (2,) else GRID_SIDE**2).numpy()
-    test = run.stats.denormalize(run.data.x_1_test).numpy()
-    return _scatter(generated, test, f"chosen model, {len(generated)} samples", path)
-
-
-GRID_SIDE = 8  # image grids show 8 x 8 samples
-
-
-def is_image_shape(shape: tuple[int, ...]) -> bool:
-    """(C, H, W) with 1 (grey) or 3 (RGB) channels: drawn as images."""
-    return len(shape) == 3 and shape[0] in (1, 3)
-
-
-def image_mosaic(images: Any, side: int = GRID_SIDE) -> Any:
-    """Up to ``side`` x ``side`` images (n, C, H, W) tiled into one (side*H, side*W[, 3]) array
-    scaled to [0, 1] by the first image set's own range (no assumed pixel range)."""
-    import numpy as np
-
-    images = np.asarray(images[: side * side], dtype=np.float64)
-    n, c, h, w = images.shape
-    canvas = np.full((side * (h + 1), side * (w + 1), c), np.nan)
-    for i, image in enumerate(images):
-        r, q = divmod(i, side)
-        canvas[r * (h + 1) : r * (h + 1) + h, q * (w + 1) : q * (w + 1) + w] = image.transpose(
-            1, 2, 0
-        )
-    return canvas[..., 0] if c == 1 else canvas
-
-
-def shown_images(mosaic: Any, low: float, high: float) -> dict[str, Any]:
-    """imshow arguments for a mosaic scaled from [low, high] to [0, 1]: grey images dark on white
-    (ink on paper, as digits are drawn), the gaps between images white."""
-    import numpy as np
-
-    scaled = np.clip((mosaic - low) / max(high - low, 1e-12), 0, 1)
-    if scaled.ndim == 2:
-        return {"X": np.nan_to_num(scaled, nan=0.0), "cmap": "gray_r", "vmin": 0, "vmax": 1}
-    return {"X": np.nan_to_num(scaled, nan=1.0)}
-
-
-def _image_grid(generated: Any, test: Any, title: str, path: Path) -> bool:
-    """Generated images beside test images, one pixel scale for both (the test images' range)."""
-    import matplotlib.pyplot as plt
-    import numpy as np
-
-    low, high = float(np.min(test)), float(np.max(test))
-    fig, axes = plt.subplots(1, 2, figsize=(9, 4.7))
-    for ax, images, name in (
-        (axes[0], test, f"test data ({len(test)})"),
-        (axes[1], generated, title),
-    ):
-        ax.imshow(**shown_images(image_mosaic(images), low, high))
-        ax.set_title(name)
-        ax.set_axis_off()
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return True
-
-
-def _scatter(generated: Any, test: Any, title: str, path: Path) -> bool:
-    """Generated points (n, 2) beside the test data (m, 2), or image grids for (n, C, H, W)
-    images; False (no figure) for other shapes."""
-    import matplotlib.pyplot as plt
-
-    if is_image_shape(tuple(generated.shape[1:])):
-        return _image_grid(generated, test, title, path)
-    if generated.ndim != 2 or generated.shape[1] != 2:
-        return False
-    fig, axes = plt.subplots(1, 2, figsize=(9, 4.5), sharex=True, sharey=True)
-    axes[0].scatter(test[:, 0], test[:, 1], s=2, alpha=0.5)
-    axes[0].set_title(f"test data ({len(test)})")
-    axes[1].scatter(generated[:, 0], generated[:, 1], s=2, alpha=0.5, color="tab:orange")
-    axes[1].set_title(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return True
 
 
 @exits_cleanly_on_user_error

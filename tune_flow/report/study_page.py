@@ -139,7 +139,12 @@ def samples_grid(spec: StudySpec, runs: list[dict[str, Any]], path: Path, n: int
     import matplotlib.pyplot as plt
 
     from tune_flow.evaluation.judge import generate
-    from tune_flow.report.page import GRID_SIDE, image_mosaic, is_image_shape, shown_images
+    from tune_flow.report.sample_figures import (
+        GRID_SIDE,
+        image_mosaic,
+        is_image_shape,
+        shown_images,
+    )
     from tune_flow.training.restore import load_run
 
     cells = spec.cell_values()

@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 
 from tune_flow.report.numbers import format_sample_metric, format_value
-from tune_flow.report.page import BEST_SAMPLES_FILENAME
+from tune_flow.report.sample_figures import BEST_SAMPLES_FILENAME
 from tune_flow.search.trainable import trial_config
 
 TRIALS_FILENAME = "trials.csv"
