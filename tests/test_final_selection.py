@@ -7,7 +7,7 @@ import torch
 
 from tests.conftest import TINY_BASE
 from tune_flow.evaluation.judge import generate
-from tune_flow.search.state.results import selection_metric
+from tune_flow.search.state.chosen_model import selection_metric
 from tune_flow.selection import select_final_model, trial_candidates
 from tune_flow.training.checkpoint import (
     BEST_MODEL_FILENAME,

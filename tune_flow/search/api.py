@@ -81,12 +81,8 @@ def search(space: str | Path | dict[str, Any], **options: Any) -> SearchResult:
     """
     from tune_flow.report.page import REPORT_FILENAME
     from tune_flow.search import cli
-    from tune_flow.search.state.results import (
-        BEST_CONFIG_FILENAME,
-        BEST_EVAL_FILENAME,
-        BEST_MODEL_FILENAME,
-        TRIALS_FILENAME,
-    )
+    from tune_flow.search.state.chosen_model import BEST_EVAL_FILENAME, BEST_MODEL_FILENAME
+    from tune_flow.search.state.results import BEST_CONFIG_FILENAME, TRIALS_FILENAME
 
     outputs = _run(cli, "space", space, options)
     best, model = outputs / BEST_CONFIG_FILENAME, outputs / BEST_MODEL_FILENAME

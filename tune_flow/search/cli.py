@@ -210,7 +210,7 @@ def apply_overrides(space: SearchSpace, args: argparse.Namespace) -> SearchSpace
     if args.top_k < 1:
         raise UserInputError(f"--top-k is {args.top_k}, but must be >= 1")
     if args.select_top is None:
-        from tune_flow.search.state.results import DEFAULT_SELECT_TOP
+        from tune_flow.search.state.chosen_model import DEFAULT_SELECT_TOP
 
         args.select_top = min(DEFAULT_SELECT_TOP, args.top_k)
     if not 0 <= args.select_top <= args.top_k:

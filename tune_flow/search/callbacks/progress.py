@@ -10,7 +10,8 @@ from typing import Any
 from ray.tune import Callback
 
 from tune_flow.report.numbers import format_value
-from tune_flow.search.state.results import scheduler_label, selection_metric
+from tune_flow.search.state.chosen_model import selection_metric
+from tune_flow.search.state.results import scheduler_label
 
 
 class LiveTable(Callback):
