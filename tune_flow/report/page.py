@@ -174,7 +174,7 @@ def write_report(experiment: str | Path, top_k: int = 10, samples: int = 2000) -
     page = f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>tune_flow report: {html.escape(experiment.name)}</title>
 <style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto}}img{{max-width:100%}}
-table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:3px 8px}}</style></head>
+table{{border-collapse:collapse;display:block;overflow-x:auto;max-width:100%}}td,th{{border:1px solid #ccc;padding:3px 8px}}</style></head>
 <body><h1>Search {html.escape(experiment.name)}</h1>
 <p>{len(rows)} trial(s). TensorBoard: <code>tensorboard --logdir {html.escape(str(experiment))}</code></p>
 {_best_eval_html(best_eval)}

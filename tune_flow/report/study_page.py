@@ -255,7 +255,7 @@ def write_page(
     page = f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>tune_flow study: {html.escape(spec.name)}</title>
 <style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto}}img{{max-width:100%}}
-table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:3px 8px}}</style></head>
+table{{border-collapse:collapse;display:block;overflow-x:auto;max-width:100%}}td,th{{border:1px solid #ccc;padding:3px 8px}}</style></head>
 <body><h1>Study {html.escape(spec.name)}</h1>
 <p>Each cell: a search of {spec.num_samples} trials (up to {spec.max_epochs} epochs) ranked by the
 in-trial {html.escape(spec.metric)} on the validation split; its best config retrained with
