@@ -115,7 +115,7 @@ def test_a_misspelt_scheduler_type_names_the_valid_ones_and_the_likely_one(tmp_p
     path.write_text(yaml.safe_dump({"base": BASE, "scheduler": {"type": "asha_promot"}}))
     assert main([str(path)]) == 2
     err = capsys.readouterr().err
-    assert "asha, asha_promote, fifo, median" in err and "Did you mean `asha_promote`" in err
+    assert "one of asha, asha_promote, fifo, median. Did you mean `asha_promote`?" in err
 
 
 WANDB_SWEEP = """

@@ -6,12 +6,8 @@ against :class:`TrainingConfig`), Optuna's trial interface and YAML; never Ray: 
 never starts it.
 """
 
-from tune_flow.space._parse import (
-    METHODS,
-    SCHEDULERS,
-    load_space,
-    parse_space,
-)
+from tune_flow.space._parse import METHODS, load_space, parse_space
+from tune_flow.space._scheduler import SCHEDULERS
 from tune_flow.space.objectives import GOALS
 from tune_flow.space.search_space import Parameter, SchedulerSpec, SearchSpace
 

@@ -22,7 +22,6 @@ Parsing never starts Ray.
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -34,25 +33,24 @@ from tune_flow.import_path import (
     absolute_import_paths,
 )
 from tune_flow.program_name import program_name
+from tune_flow.space._scheduler import parse_resources, parse_scheduler
 from tune_flow.space.code_folder import parse_code
 from tune_flow.space.objectives import check_objectives_and_scheduler, parse_objectives
 from tune_flow.space.parameters import (
     PLACEHOLDER_AXES,
     Problems,
-    as_number,
     check_conditions,
     check_parameter_values,
     flatten_parameters,
     is_config_key,
     parse_parameter,
+    parse_positive_int,
 )
-from tune_flow.space.search_space import Parameter, SchedulerSpec, SearchSpace
+from tune_flow.space.search_space import Parameter, SearchSpace
 from tune_flow.training.config import TrainingConfig
 from tune_flow.yaml_io import load_yaml_mapping
 
 METHODS = ("bayes", "random", "grid")
-SCHEDULERS = ("asha", "asha_promote", "fifo", "median")
-TIME_ATTRS = ("epoch", "step", "samples_seen")  # ASHA's unit: epochs, optimizer steps, samples
 TOP_LEVEL_KEYS = {
     "name", "description", "method", "metric", "run_cap", "base", "parameters",
     "early_terminate", "scheduler", "resources_per_trial", "code",
@@ -69,7 +67,6 @@ WANDB_ONLY_KEYS = {
     "apiVersion",
     "kind",
 }
-RESOURCE_KEYS = ("cpu", "gpu")
 
 
 def parse_space(
@@ -113,7 +110,7 @@ def parse_space(
     if method not in METHODS:
         problems.add(f"`method` is {method!r}, but must be {one_of(METHODS)}")
 
-    run_cap = _parse_positive_int(raw.get("run_cap", 16), "run_cap", problems)
+    run_cap = parse_positive_int(raw.get("run_cap", 16), "run_cap", problems)
 
     base = raw.get("base", {})
     if not isinstance(base, dict):
@@ -157,10 +154,10 @@ def parse_space(
                 )
 
     max_epochs = base.get("max_epochs", TrainingConfig.__dataclass_fields__["max_epochs"].default)
-    scheduler = _parse_scheduler(
+    scheduler = parse_scheduler(
         raw.get("scheduler"), raw.get("early_terminate"), max_epochs, problems
     )
-    resources = _parse_resources(raw.get("resources_per_trial", {}), problems)
+    resources = parse_resources(raw.get("resources_per_trial", {}), problems)
     check_objectives_and_scheduler(objectives, scheduler, problems)
 
     if problems.items:
@@ -251,18 +248,6 @@ def _unknown_parameters(flat: dict[str, Any], problems: Problems) -> set[str]:
     return set(unknown)
 
 
-def _parse_positive_int(value: Any, key: str, problems: Problems) -> int:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        problems.add(f"`{key}` is {value!r}, but must be a positive integer")
-        return 1
-    if not number.is_integer() or number <= 0 or isinstance(value, bool):
-        problems.add(f"`{key}` is {value!r}, but must be a positive integer (`{key} >= 1`)")
-        return 1
-    return int(number)
-
-
 def _check_base(base: dict[str, Any], problems: Problems) -> TrainingConfig | None:
     """Validate ``base`` as far as it goes: unknown keys always, values when the axes are set."""
     names = TrainingConfig.field_names()
@@ -277,112 +262,6 @@ def _check_base(base: dict[str, Any], problems: Problems) -> TrainingConfig | No
     except UserInputError as error:
         problems.add(f"`base`: {error}")
         return None
-
-
-def _parse_scheduler(raw: Any, early: Any, max_epochs: int, problems: Problems) -> SchedulerSpec:
-    spec = SchedulerSpec(type="asha" if early else "fifo", max_t=max_epochs)
-    if early is not None:
-        if not isinstance(early, dict) or early.get("type") != "hyperband":
-            problems.add(
-                "`early_terminate` must be {type: hyperband, min_iter: N, eta: 3} (or max_iter + s)"
-            )
-        else:
-            eta = as_number(early.get("eta", 3))
-            if eta is None or eta < 2:
-                problems.add(f"`early_terminate.eta` is {early.get('eta')!r}, but must be >= 2")
-                eta = 3
-            spec.reduction_factor = eta
-            if "min_iter" in early:
-                spec.grace_period = _parse_positive_int(
-                    early["min_iter"], "early_terminate.min_iter", problems
-                )
-            elif "max_iter" in early:
-                max_iter = _parse_positive_int(
-                    early["max_iter"], "early_terminate.max_iter", problems
-                )
-                s = _parse_positive_int(early.get("s", 1), "early_terminate.s", problems)
-                # W&B brackets at max_iter / eta^k, k = 1..s: the lowest rung is the grace period.
-                spec.grace_period = max(1, int(max_iter / eta**s))
-            else:
-                problems.add("`early_terminate` needs `min_iter` or `max_iter`")
-            for key in early:
-                if key not in ("type", "min_iter", "max_iter", "s", "eta", "strict"):
-                    problems.add(
-                        f"unknown key `early_terminate.{key}`; valid: type, min_iter, max_iter, s, eta, strict"
-                    )
-    if raw is None:
-        return spec
-    if not isinstance(raw, dict):
-        problems.add(
-            f"`scheduler` must be a mapping like {{type: asha}}; types: {', '.join(SCHEDULERS)}"
-        )
-        return spec
-    for key in raw:
-        if key not in ("type", "max_t", "grace_period", "reduction_factor", "time_attr"):
-            problems.add(
-                f"unknown key `scheduler.{key}`; valid: type, time_attr, max_t, grace_period, "
-                "reduction_factor"
-            )
-    time_attr = raw.get("time_attr", "epoch")
-    if time_attr not in TIME_ATTRS:
-        problems.add(
-            f"`scheduler.time_attr` is {time_attr!r}, but must be {one_of(TIME_ATTRS)}"
-            f"{suggest(str(time_attr), TIME_ATTRS)}"
-        )
-    elif time_attr != "epoch":
-        spec.time_attr = time_attr
-        # max_t and grace_period count in this unit now; an epoch-valued default would be wrong.
-        spec.max_t = None
-    kind = raw.get("type", spec.type)
-    if kind not in SCHEDULERS:
-        problems.add(
-            f"`scheduler.type` is {kind!r}, but must be {one_of(SCHEDULERS)}"
-            f"{suggest(str(kind), SCHEDULERS)}"
-        )
-    spec.type = kind
-    if "max_t" in raw:
-        spec.max_t = _parse_positive_int(raw["max_t"], "scheduler.max_t", problems)
-    if "grace_period" in raw:
-        spec.grace_period = _parse_positive_int(
-            raw["grace_period"], "scheduler.grace_period", problems
-        )
-    if "reduction_factor" in raw:
-        rf = as_number(raw["reduction_factor"])
-        if rf is None or rf < 2:
-            problems.add(
-                f"`scheduler.reduction_factor` is {raw['reduction_factor']!r}, but must be >= 2"
-            )
-        else:
-            spec.reduction_factor = rf
-    return spec
-
-
-def _parse_resources(raw: Any, problems: Problems) -> dict[str, float]:
-    resources = {"cpu": 1.0, "gpu": 0.0}
-    if not isinstance(raw, dict):
-        problems.add("`resources_per_trial` must be a mapping like {cpu: 1, gpu: 0.25}")
-        return resources
-    for key, value in raw.items():
-        if key not in RESOURCE_KEYS:
-            problems.add(f"unknown key `resources_per_trial.{key}`; valid: cpu, gpu")
-            continue
-        number = as_number(value)
-        if (
-            number is None
-            or not math.isfinite(number)
-            or number < 0
-            or (key == "cpu" and number == 0)
-        ):
-            rule = "cpu > 0" if key == "cpu" else "gpu >= 0"
-            problems.add(f"`resources_per_trial.{key}` is {value!r}, but must be `{rule}`")
-            continue
-        if key == "gpu" and number > 1 and not float(number).is_integer():
-            problems.add(
-                f"`resources_per_trial.gpu` is {value!r}: fractions are allowed only below 1 (e.g. 0.25)"
-            )
-            continue
-        resources[key] = float(number)
-    return resources
 
 
 # ---------------------------------------------------------------------- CLI

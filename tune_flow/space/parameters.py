@@ -258,3 +258,16 @@ def check_parameter_values(
             except UserInputError as error:
                 problems.add(f"parameter `{p.name}` value {value!r}: {error}")
                 break
+
+
+def parse_positive_int(value: Any, key: str, problems: Problems) -> int:
+    """``value`` as a positive int; a problem naming ``key`` (and 1) when it is not one."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        problems.add(f"`{key}` is {value!r}, but must be a positive integer")
+        return 1
+    if not number.is_integer() or number <= 0 or isinstance(value, bool):
+        problems.add(f"`{key}` is {value!r}, but must be a positive integer (`{key} >= 1`)")
+        return 1
+    return int(number)
