@@ -92,6 +92,11 @@ def test_eval_samples_writes_w2_and_sample_cli_writes_samples(tmp_path, capsys):
     )
     summary = json.loads((out / "summary.json").read_text())
     assert summary["w2"] > 0 and summary["energy_distance"] >= 0
+    # 1000 rows: 100 test rows, so 100 generated points; each number printed with its n and floor
+    assert summary["eval_samples"] == 100 and summary["floor"]["w2"] > 0
+    printed = capsys.readouterr().out
+    assert f"w2 {summary['w2']:.4g} (n=100; floor {summary['floor']['w2']:.4g})" in printed
+    assert "--eval-samples 200 > 100 test rows" in printed
     for name in ("s.npy", "s.csv"):
         assert (
             sample.main(
