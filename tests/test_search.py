@@ -149,11 +149,27 @@ def test_fractional_gpu_request_reaches_each_trial(ray_cluster, write_space, tmp
 def test_debug_mode_runs_in_process_and_honours_set(write_space, capsys):
     space = write_space("debug", parameters={"width": {"values": [8, 16]}})
     assert (
-        search.main(["--space", space, "--debug", "--set", "max_epochs=2", "--set", "depth=1"]) == 0
+        search.main(
+            [
+                "--space",
+                space,
+                "--debug",
+                "--set",
+                "max_epochs=2",
+                "--set",
+                "depth=1",
+                "--set",
+                "eval_every=2",
+                "--set",
+                "eval_samples=64",
+            ]
+        )  # fmt: skip
+        == 0
     )
     out = capsys.readouterr().out
     assert "depth=1" in out and "max_epochs=2" in out and "width=8" in out
     assert "epoch   2" in out and "epoch   3" not in out
+    assert re.search(r"epoch   2 .* val w2 [0-9.e-]+ \(n=64; floor [0-9.e-]+\)", out)
 
 
 def test_dry_run_prints_the_space_without_starting_ray(write_space, capsys):

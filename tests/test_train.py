@@ -1,4 +1,5 @@
 import json
+import re
 import subprocess
 import sys
 
@@ -78,6 +79,14 @@ def test_cli_process_exit_code_without_traceback(tmp_path):
     )
     assert result.returncode == 2
     assert "Traceback" not in result.stderr and "`arch`" in result.stderr
+
+
+def test_an_evaluation_epoch_prints_its_w2_with_n_and_floor(tmp_path, capsys):
+    config = _config(tmp_path, max_epochs=2, eval_every=1, eval_samples=64)
+    assert main(["--config", config, "--out", str(tmp_path / "run")]) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("epoch")]
+    assert len(lines) == 2
+    assert all(re.search(r"  val w2 [0-9.e-]+ \(n=64; floor [0-9.e-]+\)$", line) for line in lines)
 
 
 def test_eval_samples_writes_w2_and_sample_cli_writes_samples(tmp_path, capsys):

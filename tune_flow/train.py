@@ -19,6 +19,7 @@ import yaml
 from tune_flow.data import STATS_FILENAME
 from tune_flow.data.files import absolute_paths
 from tune_flow.errors import UserInputError, exits_cleanly_on_user_error
+from tune_flow.evaluation.in_trial import scored_in_trial
 from tune_flow.import_path import absolute_import_paths
 from tune_flow.program_name import program_name
 from tune_flow.stop_signals import exit_code, sigterm_raises_interrupt
@@ -74,7 +75,11 @@ def print_epoch(metrics: dict[str, Any], trainer: FlowTrainer) -> None:
         f"train {metrics['train_loss']:.4f}  val {metrics['val_loss']:.4f}{mark} "
         f"raw {metrics['raw_val_loss']:.4f}  lr {metrics['lr']:.2e}  "
         f"{metrics['samples_per_second']:,.0f} samples/s"
-        + (f"  w2 {metrics['w2']:.4g} (val)" if "w2" in metrics else ""),
+        + (
+            f"  val {scored_in_trial(metrics, 'w2', trainer.config.eval_samples)}"
+            if "w2" in metrics
+            else ""
+        ),
         flush=True,
     )
 

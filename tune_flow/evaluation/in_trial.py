@@ -16,14 +16,16 @@ Reported names (all to be minimised):
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 from torch import nn
 
-from tune_flow.evaluation.floor import metric_floor, sample_metrics
+from tune_flow.evaluation.floor import ScoredMetric, metric_floor, sample_metrics
 from tune_flow.evaluation.quasi_random import evaluation_source_draw
 from tune_flow.evaluation.sampling import sample
 
@@ -34,6 +36,14 @@ SAMPLE_METRICS = ("w2", "energy_distance")
 STEPS_METRIC = re.compile(r"^(w2|energy_distance)_(\d+)steps$")
 FLOOR_METRICS = tuple(f"{name}_floor" for name in SAMPLE_METRICS)
 COST_METRICS = ("sampling_seconds_per_1k", "num_parameters")
+
+
+def scored_in_trial(metrics: dict[str, Any], name: str, n: int) -> ScoredMetric:
+    """An evaluation epoch's sample metric ``name`` (e.g. ``w2``) with its n (the run's
+    ``eval_samples``) and its floor from the same epoch's metrics, for printing:
+    ``w2 0.3195 (n=500; floor 0.07878)``."""
+    floor = metrics.get(f"{name}_floor", math.nan)
+    return ScoredMetric(name, float(metrics[name]), n, float(floor))
 
 
 def sample_metric_names(eval_steps: Sequence[int]) -> list[str]:

@@ -15,6 +15,7 @@ DEBUG_EPOCHS = 5
 def run_debug(space: SearchSpace, args: argparse.Namespace) -> int:
     """One trial (the space's first point over base + --set) in this process, without Ray, through
     the trainable's own code: breakpoint() and full tracebacks work."""
+    from tune_flow.evaluation.in_trial import scored_in_trial
     from tune_flow.search.trainable import run_trial, trial_config
 
     params = space.first_point()
@@ -31,7 +32,11 @@ def run_debug(space: SearchSpace, args: argparse.Namespace) -> int:
         print(
             f"epoch {metrics['epoch']:3d}  train {metrics['train_loss']:.4f}  val {metrics['val_loss']:.4f}  "
             f"raw {metrics['raw_val_loss']:.4f}  best {metrics['best_val_loss']:.4f}  lr {metrics['lr']:.2e}"
-            + (f"  w2 {metrics['w2']:.4g}" if "w2" in metrics else "")
+            + (
+                f"  val {scored_in_trial(metrics, 'w2', config.eval_samples)}"
+                if "w2" in metrics
+                else ""
+            )
             + ("  [checkpoint]" if checkpoint else "")
             + (f"  -> {metrics['stop_reason']}" if metrics["stop_reason"] else ""),
             flush=True,
