@@ -108,6 +108,7 @@ class LiveTable(Callback):
             return
         self._last_print = now
         running = [t for t in trials if t.status == "RUNNING"]
+        context = self._context()  # the sample metric's n and floor, once known
         counts: dict[str, int] = {}
         for t in trials:
             counts[t.status] = counts.get(t.status, 0) + 1
@@ -116,7 +117,7 @@ class LiveTable(Callback):
             + time.strftime("%H:%M:%S")
             + "  "
             + ", ".join(f"{n} {s.lower()}" for s, n in sorted(counts.items()))
-            + (f"; {self.metric}{self._context()}" if running and self._context() else ""),
+            + (f"; {self.metric}{context}" if running and context else ""),
             file=sys.stdout,
         )
         for t in running:
