@@ -136,6 +136,13 @@ def _cases(tmp_path):
     good.write_text(yaml.safe_dump(GOOD))
     epochs = {**GOOD, "parameters": {**GOOD["parameters"], "max_epochs": {"values": [5, 10]}}}
     (tmp_path / "epochs_searched.yaml").write_text(yaml.safe_dump(epochs))
+    datasets = {
+        **GOOD,
+        "parameters": {**GOOD["parameters"], "dataset": {"values": ["moons", "scurve"]}},
+    }
+    (tmp_path / "datasets.yaml").write_text(yaml.safe_dump(datasets))
+    np.save(wide := tmp_path / "wide.npy", np.zeros((10, 3)))
+    np.save(points := tmp_path / "points.npy", np.zeros((10, 2)))
     cases += [
         ("missing_file", ["--space", str(tmp_path / "none.yaml")], "does not exist"),
         ("directory", ["--space", str(tmp_path)], "is a directory"),
@@ -161,6 +168,26 @@ def _cases(tmp_path):
             "the folder '/no/such/dir' does not exist",
         ),
         ("select_top", ["--space", str(good), "--select-top", "9"], "--select-top is 9"),
+        (
+            "selection_reference_missing",
+            ["--space", str(good), "--selection-reference", str(tmp_path / "none.npy")],
+            "--selection-reference: dataset file",
+        ),
+        (
+            "selection_reference_width",
+            ["--space", str(good), "--selection-reference", str(wide)],
+            "wide.npy' has 3 features per point, but the model generates 2",
+        ),
+        (
+            "selection_reference_off",
+            ["--space", str(good), "--select-top", "0", "--selection-reference", str(points)],
+            "but --select-top is 0 (off)",
+        ),
+        (
+            "selection_reference_datasets",
+            ["--space", str(tmp_path / "datasets.yaml"), "--selection-reference", str(points)],
+            "but the space searches `dataset`",
+        ),
         ("sample_solver", ["--space", str(good), "--set", "sample_method=rk5"], "`sample_method`"),
         ("sample_tol", ["--space", str(good), "--set", "sample_atol=0"], "`sample_atol` is 0"),
         (

@@ -69,8 +69,32 @@ def test_the_selection_hands_on_the_weights_that_sample_best(trial_dir):
     assert 0 < first.floor < first.mean  # the data's own score at that n is below any model's
     assert selection.reference_points == 200
     text = selection.describe()
-    assert "by w2 on the validation split (800 generated x 2 paired source draws" in text
+    assert "by w2 against the validation split (800 generated x 2 paired source draws" in text
     assert "10 rk4 steps" in text and "the data itself scores" in text
+
+
+def test_a_reference_the_user_gives_is_what_the_candidates_are_scored_against(trial_dir):
+    """--selection-reference: the candidates' W2 against the user's points (four generated
+    points per reference point), not against the validation split."""
+    latest = trial_candidates("t1", trial_dir)[:1]
+    run = load_run(latest[0].path)
+    split = run.stats.denormalize(run.data.x_1_val).double()
+    default = select_final_model(latest, "w2", draws=1)
+    same = select_final_model(latest, "w2", draws=1, reference=split, reference_name="same.npy")
+    assert same.chosen.values == default.chosen.values and same.chosen.floor == default.chosen.floor
+    far = select_final_model(
+        latest, "w2", draws=1, reference=split[:50] + 3.0, reference_name="far.npy"
+    )
+    # Shifted by 3 in both coordinates: W2 grows by about 3 * sqrt(2).
+    assert far.chosen.values[0] > default.chosen.values[0] + 3.0
+    assert (far.reference_points, far.chosen.n) == (50, 200)
+    assert "by w2 against far.npy (200 generated x 1 paired source draws against 50 points" in (
+        far.describe()
+    )
+    assert (far.to_dict()["split"], far.to_dict()["reference"]) == ("reference file", "far.npy")
+    assert (default.to_dict()["split"], default.to_dict()["reference"]) == (
+        "validation", "the validation split"
+    )  # fmt: skip
 
 
 def test_a_few_step_search_is_judged_at_its_own_steps(trial_dir):

@@ -119,3 +119,20 @@ def test_a_space_that_varies_nothing_runs_once_and_says_why(write_space, capsys)
     out = capsys.readouterr().out
     assert "the space varies nothing" in out and "1 trial instead of 8" in out
     assert "run_cap 1" in out
+
+
+def test_a_selection_reference_is_recorded_resolved_and_another_is_refused(
+    tmp_path, write_space, monkeypatch
+):
+    """The final selection's reference is part of the experiment: the same file named
+    relatively on --resume continues; another file is refused."""
+    monkeypatch.chdir(tmp_path)
+    _, parser, record = _started(tmp_path, write_space)
+    record["flags"]["selection_reference"] = str(
+        tmp_path / "ref.npy"
+    )  # as apply_overrides wrote it
+    assert _resume(parser, record, "--selection-reference", "ref.npy").selection_reference == str(
+        tmp_path / "ref.npy"
+    )
+    with pytest.raises(UserInputError, match="^--resume: --selection-reference is other.npy, but"):
+        _resume(parser, record, "--selection-reference", "other.npy")

@@ -6,10 +6,13 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
 import optuna
 import pytest
 import torch
+import yaml
 
+from tune_flow.data.toy import generate
 from tune_flow.search import cli as search
 from tune_flow.search.schedulers.asha_state import STATE_FILENAME
 from tune_flow.training.restore import sampled_epoch
@@ -38,6 +41,8 @@ def test_search_ranks_and_cuts_by_w2_with_fresh_rungs(ray_cluster, write_space, 
     )
     storage = tmp_path / "results"
     db = tmp_path / "study.db"
+    # The final selection scores against the user's own points (fresh moons, another seed).
+    np.save(reference := tmp_path / "fresh_moons.npy", generate("moons", 100, 7))
     assert (
         search.main(
             [
@@ -50,6 +55,8 @@ def test_search_ranks_and_cuts_by_w2_with_fresh_rungs(ray_cluster, write_space, 
                 "--optuna-storage",
                 f"sqlite:///{db}",
                 "--no-report",
+                "--selection-reference",
+                str(reference),
             ]
         )  # fmt: skip
         == 0
@@ -107,6 +114,13 @@ def test_search_ranks_and_cuts_by_w2_with_fresh_rungs(ray_cluster, write_space, 
             assert fresh and fresh[0]["w2"] == pytest.approx(-value)
             recorded += 1
     assert recorded >= 4
+
+    selection = json.loads((experiment / "selection.json").read_text())
+    assert (selection["reference"], selection["reference_points"]) == (str(reference), 100)
+    assert {c["n"] for c in selection["candidates"]} == {400}  # four per reference point
+    assert f"by w2 against {reference} (400 generated" in out
+    record = yaml.safe_load((experiment / "search_record.yaml").read_text())
+    assert record["flags"]["selection_reference"] == str(reference)
 
     # The winner, evaluated once on the test split.
     evaluation = json.loads((experiment / "best_eval.json").read_text())

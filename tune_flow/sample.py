@@ -119,19 +119,9 @@ def score_against_reference(samples: np.ndarray, reference: np.ndarray) -> str:
 
 def _reference(path: str, dim: int) -> np.ndarray:
     """The reference points (m, dim) as float64; one line naming what is wrong otherwise."""
-    from tune_flow.data.files import load_array
+    from tune_flow.data.files import load_reference
 
-    try:
-        array = load_array(path, role="target").astype(np.float64)
-    except UserInputError as error:
-        raise UserInputError(f"--reference: {error}") from None
-    array = array.reshape(len(array), -1)
-    if array.shape[1] != dim:
-        raise UserInputError(
-            f"--reference {path!r} has {array.shape[1]} features per point, but the model "
-            f"generates {dim}"
-        )
-    return array
+    return load_reference(path, dim, "--reference")
 
 
 if __name__ == "__main__":

@@ -83,6 +83,29 @@ def load_array(path: str | Path, role: str = "target") -> np.ndarray:
     return _check_matrix(array, path)
 
 
+def load_reference(path: str | Path, dim: int, flag: str) -> np.ndarray:
+    """Reference points to score generated samples against, (m, ``dim``) float64 in the data's
+    original units, flattened per point: ``dim`` is the features of one point (C*H*W for
+    images). Raises :class:`UserInputError` with one line, naming ``flag`` (the option that
+    gave ``path``), for whatever :func:`load_array` refuses, a wrong width or fewer than 2
+    points."""
+    try:
+        array = load_array(path, role="target").astype(np.float64)
+    except UserInputError as error:
+        raise UserInputError(f"{flag}: {error}") from None
+    array = array.reshape(len(array), -1)
+    if array.shape[1] != dim:
+        raise UserInputError(
+            f"{flag} {str(path)!r} has {array.shape[1]} features per point, but the model "
+            f"generates {dim}"
+        )
+    if len(array) < 2:
+        raise UserInputError(
+            f"{flag} {str(path)!r} holds {len(array)} point(s); it needs 2 or more"
+        )
+    return array
+
+
 def _header_is_data(frame) -> bool:  # type: ignore[no-untyped-def]
     """A CSV without a header row: pandas took the first row of numbers as column names."""
     try:

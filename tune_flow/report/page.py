@@ -271,7 +271,8 @@ def _best_eval_html(evaluation: dict[str, Any] | None) -> str:
         )
         chosen = (
             f" Chosen among {len(selection['candidates'])} candidate weights by "
-            f"{html.escape(selection['metric'])} on the validation split "
+            f"{html.escape(selection['metric'])} against "
+            f"{html.escape(selection.get('reference', 'the validation split'))} "
             f"({first['n']} generated points x {selection['draws']} source draws{rest}): "
             f"<code>{html.escape(str(first['weights']))}</code> weights."
         )

@@ -133,6 +133,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--top-k when smaller: only the top-k trials keep their checkpoints)",
     )  # fmt: skip
     outputs.add_argument(
+        "--selection-reference", metavar="FILE",
+        help="final selection: score the candidates against these points (.npy/.csv, the data's "
+        "own units) instead of the validation split: an independent draw of the data, such as "
+        "fresh simulator output, ideally spread evenly; 5000 points or more (README: Which weights)",
+    )  # fmt: skip
+    outputs.add_argument(
         "--no-report", action="store_true", help="skip report.html and its figures"
     )
     outputs.add_argument("--verbose", action="store_true", help="show the trials' own logs")
@@ -247,7 +253,35 @@ def apply_overrides(space: SearchSpace, args: argparse.Namespace) -> SearchSpace
     from tune_flow.space.probe import probe_space
 
     space.num_train, _ = probe_space(space)
+    if args.selection_reference is not None:
+        args.selection_reference = check_selection_reference(
+            str((start / args.selection_reference).resolve()), space, args.select_top
+        )
     return space
+
+
+def check_selection_reference(path: str, space: SearchSpace, select_top: int) -> str:
+    """``path`` when it holds points the final selection can score the space's models against;
+    else one line saying why not (:class:`UserInputError`)."""
+    import math
+
+    from tune_flow.data import inspect_data
+    from tune_flow.data.files import load_reference
+    from tune_flow.training.config import TrainingConfig
+
+    if select_top == 0:
+        raise UserInputError(
+            "--selection-reference is for the final selection, but --select-top is 0 (off)"
+        )
+    searched = [p.name for p in space.parameters if p.name in ("dataset", "source")]
+    if searched:
+        raise UserInputError(
+            f"--selection-reference holds points of one dataset, but the space searches "
+            f"`{searched[0]}`; search one dataset at a time, or leave the flag out"
+        )
+    _, shape = inspect_data(TrainingConfig.from_dict({**space.first_point(), **space.base}))
+    load_reference(path, math.prod(shape), "--selection-reference")
+    return path
 
 
 def _varies(parameter: Any) -> bool:

@@ -124,7 +124,7 @@ def _search(
 
     if write_search_outputs(
         results, space, experiment, args.top_k, stop_reasons=stop_reasons,
-        select_top=args.select_top,
+        select_top=args.select_top, selection_reference=args.selection_reference,
     ):  # fmt: skip
         return 1
     if pruner.pruned_checkpoints:

@@ -27,7 +27,11 @@ evenly along the data's curve, the same way in every repeat; four times as many 
 points moved the pick further from the best on two of three searches, where 5000 evenly spread
 points found it (scurve). Nor can an evenly spread split of the training file see past the
 file: its rows share the file's count fluctuations with the training rows, so weights fitted
-closer to those score better on it than on fresh data (section 23; scurve seed 1's pick, +9.6%).
+closer to those score better on it than on fresh data (section 23; scurve seed 1's pick, +9.6%). For that the user can hand a reference
+of their own (``reference``; the search's ``--selection-reference``): points drawn
+independently of the training file, e.g. fresh simulator output, spread evenly. Replayed on the
+nine kept searches of section 25 with 5000 such points, the pick's regret was +1.0% at worst and
+scurve seed 0's +28.7% per-trial miss went (section 28); 1250 of them were too few on moons.
 """
 
 from __future__ import annotations
@@ -75,6 +79,7 @@ CLOSE_CALL = 0.05
 # on four kept searches it picked the same weights as Euler with 100 steps at 35-44% of the time
 # (benchmarks/RESULTS.md section 24), which was most of the selection's cost.
 SELECTION_SOLVER = Solver("rk4", 10)
+VALIDATION_SPLIT = "the validation split"  # the reference unless the user gives one
 LATEST = "latest"
 BEST_VAL_LOSS = "best_val_loss"
 # The data fields that decide the validation split in original units (normalize too: the source
@@ -83,6 +88,9 @@ _DATA_FIELDS = (
     "dataset", "source", "n_samples", "val_size", "test_size", "train_size", "data_seed",
     "split", "normalize", "stats_path",
 )  # fmt: skip
+
+
+_GIVEN = ("reference given",)  # data_cache's key for a reference the user gave
 
 
 @dataclass(frozen=True)
@@ -132,6 +140,7 @@ class Selection:
     seconds: float
     scores: list[CandidateScore] = field(default_factory=list)
     close_call: float = CLOSE_CALL
+    reference: str = VALIDATION_SPLIT  # what the candidates were scored against
 
     @property
     def chosen(self) -> CandidateScore:
@@ -149,8 +158,8 @@ class Selection:
             )
         return (
             f"final selection: {len(self.scores)} candidate weights of "
-            f"{len({s.candidate.trial_id for s in self.scores})} trial(s) by {self.metric} on the "
-            f"validation split ({draws} {self.reference_points} points; the data itself scores "
+            f"{len({s.candidate.trial_id for s in self.scores})} trial(s) by {self.metric} against "
+            f"{self.reference} ({draws} {self.reference_points} points; the data itself scores "
             f"{first.floor:.4g}), {self.solver}, {self.seconds:.1f} s"
         )
 
@@ -178,7 +187,8 @@ class Selection:
     def to_dict(self) -> dict[str, Any]:
         return {
             "metric": self.metric,
-            "split": "validation",
+            "split": "validation" if self.reference == VALIDATION_SPLIT else "reference file",
+            "reference": self.reference,
             "draws": self.draws,
             "close_call": self.close_call,
             "reference_points": self.reference_points,
@@ -230,6 +240,8 @@ def select_final_model(
     device: str = "cpu",
     close_call: float = CLOSE_CALL,
     steps: int | None = None,
+    reference: torch.Tensor | None = None,
+    reference_name: str = "the reference file",
 ) -> Selection:
     """Score every candidate (see the module docstring) and sort them best first (lowest mean
     ``metric``, ``w2`` or ``energy_distance``). Every candidate gets the first source draw; those
@@ -238,11 +250,17 @@ def select_final_model(
     Samples with :data:`SELECTION_SOLVER`, or with ``steps`` steps of each run's ``eval_method``
     when given (a search ranked by quality at few steps). Not dopri5: on a moons search
     (benchmarks/RESULTS.md section 16) every rule that sampled with it picked further from the
-    best than the same rule with a fixed-step solver, and its cost depends on the model."""
+    best than the same rule with a fixed-step solver, and its cost depends on the model.
+
+    ``reference``: (m, D) float64 points in original units to score against instead of each
+    run's validation split (``reference_name`` says what they are in the printed line): a
+    user's independent draw of the data (module docstring)."""
     if not candidates:
         raise ValueError("final selection needs at least one candidate")
     started = time.monotonic()
-    data_cache: dict[tuple, tuple[FlowData, torch.Tensor, int, float]] = {}
+    data_cache: dict[tuple, Any] = {}
+    if reference is not None:
+        data_cache[_GIVEN] = reference
     scores, solver, reference_points = [], "", 0
     for candidate in candidates:
         score, solver, reference_points = _scored(
@@ -264,8 +282,9 @@ def select_final_model(
     # The close calls first, by their mean; then the rest. Ties keep the candidates' order.
     scores.sort(key=lambda s: (not is_close(s), s.mean if math.isfinite(s.mean) else math.inf))
     return Selection(
-        metric, draws, reference_points, solver, time.monotonic() - started, scores, close_call
-    )
+        metric, draws, reference_points, solver, time.monotonic() - started, scores, close_call,
+        VALIDATION_SPLIT if reference is None else reference_name,
+    )  # fmt: skip
 
 
 def _scored(
@@ -301,13 +320,16 @@ def _scored(
 def _validation(
     run: RestoredRun, metric: str, max_samples: int, cache: dict[tuple, Any]
 ) -> tuple[FlowData, torch.Tensor, int, float]:
-    """The run's data, its validation split in original units, the points to generate per draw
-    and the metric's floor there (as many points of the data itself against it,
-    :func:`~tune_flow.data.floor_points`), built once per data configuration."""
+    """The run's data, the reference in original units (its validation split unless the user
+    gave one, ``cache[_GIVEN]``), the points to generate per draw and the metric's floor there
+    (as many points of the data itself against it, :func:`~tune_flow.data.floor_points`), built
+    once per data configuration."""
     key = tuple(str(getattr(run.config, name)) for name in _DATA_FIELDS)
     if key not in cache:
         data = run.data
-        reference = data.stats.denormalize(data.x_1_val).double()
+        given = cache.get(_GIVEN)
+        reference = data.stats.denormalize(data.x_1_val).double() if given is None else given
+        reference = reference.reshape(len(reference), *run.shape)
         samples = min(max_samples, SAMPLES_PER_REFERENCE_POINT * len(reference))
         # The data's own score with as many points (fewer only when the training split is
         # smaller: the floor is then a little high).

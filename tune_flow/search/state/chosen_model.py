@@ -33,13 +33,21 @@ def selection_metric(metric: str) -> tuple[str, int | None]:
     return (metric if metric in SHOWN_SAMPLE_METRICS else "w2"), None
 
 
-def run_final_selection(rows: list[dict[str, Any]], metric: str, top: int, experiment: Path) -> Any:
+def run_final_selection(
+    rows: list[dict[str, Any]], metric: str, top: int, experiment: Path,
+    reference: str | None = None,
+) -> Any:  # fmt: skip
     """Score the candidate weights of the ``top`` first rows (those whose checkpoints exist) and
     reorder ``rows`` in place: scored trials first, by their best candidate; each scored row
     gets ``selected_<metric>`` (mean over the draws), ``selected_weights``, ``selected_epoch``
-    and ``checkpoint`` = the file of its best candidate (the weights it hands on). Writes
-    ``selection.json``; returns the :class:`~tune_flow.selection.Selection`, or None when no
-    trial has a checkpoint."""
+    and ``checkpoint`` = the file of its best candidate (the weights it hands on). Scores
+    against the validation split, or the points of the file ``reference`` (the search's
+    ``--selection-reference``, checked when the search started). Writes ``selection.json``;
+    returns the :class:`~tune_flow.selection.Selection`, or None when no trial has a
+    checkpoint."""
+    import torch
+
+    from tune_flow.data.files import load_array
     from tune_flow.selection import select_final_model, trial_candidates
 
     candidates = []
@@ -51,7 +59,10 @@ def run_final_selection(rows: list[dict[str, Any]], metric: str, top: int, exper
     if not candidates:
         return None
     name, steps = selection_metric(metric)
-    selection = select_final_model(candidates, name, steps=steps)
+    given = None if reference is None else torch.from_numpy(load_array(reference)).double()
+    selection = select_final_model(
+        candidates, name, steps=steps, reference=given, reference_name=str(reference)
+    )
     best_of_trial: dict[str, Any] = {}
     for score in selection.scores:  # best first
         best_of_trial.setdefault(score.candidate.trial_id, score)

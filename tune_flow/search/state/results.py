@@ -201,6 +201,7 @@ def format_top_k(
 def write_search_outputs(
     results: Any, space: Any, experiment: Path, top_k: int = 5, evaluate_best: bool = True,
     stop_reasons: dict[str, str] | None = None, select_top: int = DEFAULT_SELECT_TOP,
+    selection_reference: str | None = None,
 ) -> int:  # fmt: skip
     """After ``Tuner.fit``: the final selection (``select_top`` trials; 0: off), trials.csv,
     the top-k table, best_config.yaml, best_model.pt, best_eval.json and the paths a user needs
@@ -215,7 +216,9 @@ def write_search_outputs(
     selection = None
     # A multi-objective search has a front, not one winner: nothing to select.
     if finite and select_top > 0 and len(space.objectives) <= 1:
-        selection = run_final_selection(rows, space.metric, select_top, experiment)
+        selection = run_final_selection(
+            rows, space.metric, select_top, experiment, selection_reference
+        )
     write_trials_csv(rows, experiment / TRIALS_FILENAME)
     if selection is not None:
         print(selection.describe())
@@ -237,7 +240,7 @@ def write_search_outputs(
         why = (
             f"trial {chosen.candidate.trial_id}, chosen by the final selection: its "
             f"{chosen.candidate.weights} weights (epoch {chosen.candidate.epoch}) scored "
-            f"{chosen.scored()} on the validation split; they are {BEST_MODEL_FILENAME}"
+            f"{chosen.scored()} against {selection.reference}; they are {BEST_MODEL_FILENAME}"
         )
     write_best_config(
         best.config.get("grid_point", best.config), space.base,
@@ -278,7 +281,7 @@ def write_search_outputs(
         print(
             f"best model: {model_file} (trial {chosen.candidate.trial_id}, "
             f"{chosen.candidate.weights} weights of epoch {chosen.candidate.epoch}; "
-            f"{chosen.scored()} on the validation split)"
+            f"{chosen.scored()} against {selection.reference})"
         )
     elif rows[0]["checkpoint"]:
         model_file = Path(rows[0]["checkpoint"])

@@ -33,7 +33,7 @@ RECORD_FILENAME = "search_record.yaml"
 EXPERIMENT_FLAGS = (
     "num_samples", "max_epochs", "metric", "scheduler", "searcher", "set", "seed", "time_budget",
     "max_failures", "cpus_per_trial", "gpus_per_trial", "max_concurrent", "top_k", "select_top",
-    "keep_grace_period", "optuna_storage", "wandb", "wandb_project", "wandb_entity", "code",
+    "selection_reference", "keep_grace_period", "optuna_storage", "wandb", "wandb_project", "wandb_entity", "code",
     "code_exclude",
 )  # fmt: skip
 
@@ -128,6 +128,8 @@ def resume_command(name: str, storage: str) -> str:
 def _same(flag: str, given: Any, recorded: Any) -> bool:
     if flag == "set":  # the same overrides in another order are the same experiment
         return parse_overrides(given) == parse_overrides(recorded)
+    if flag == "selection_reference" and given and recorded:  # recorded resolved
+        return Path(given).resolve() == Path(recorded).resolve()
     return given == recorded
 
 
