@@ -1,13 +1,15 @@
 """selection.final_selection: a trial's candidate weights scored on many paired samples, the best
 handed on."""
 
+import json
+
 import numpy as np
 import pytest
 import torch
 
 from tests.conftest import TINY_BASE
 from tune_flow.evaluation.judge import generate
-from tune_flow.search.state.chosen_model import selection_metric
+from tune_flow.search.state.chosen_model import run_final_selection, selection_metric
 from tune_flow.selection import select_final_model, trial_candidates
 from tune_flow.training.checkpoint import (
     BEST_MODEL_FILENAME,
@@ -95,6 +97,19 @@ def test_a_reference_the_user_gives_is_what_the_candidates_are_scored_against(tr
     assert (default.to_dict()["split"], default.to_dict()["reference"]) == (
         "validation", "the validation split"
     )  # fmt: skip
+
+
+def test_a_reference_gone_by_the_end_of_the_search_falls_back_to_the_split(
+    trial_dir, tmp_path, capsys
+):
+    """Checked at the start, deleted during the search: the trials are still selected (against
+    the validation split), with a warning, not lost to an error."""
+    rows = [{"trial_id": "t1", "checkpoint": str(trial_dir / CHECKPOINT_FILENAME)}]
+    selection = run_final_selection(rows, "w2", 1, tmp_path, str(tmp_path / "gone.npy"))
+    assert selection.reference == "the validation split"
+    assert "--selection-reference cannot be read now" in capsys.readouterr().err
+    assert json.loads((tmp_path / "selection.json").read_text())["split"] == "validation"
+    assert rows[0]["checkpoint"] == str(selection.chosen.candidate.path)
 
 
 def test_a_few_step_search_is_judged_at_its_own_steps(trial_dir):

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from pathlib import Path
 from typing import Any
 
+from tune_flow.errors import UserInputError
 from tune_flow.report.sample_figures import BEST_SAMPLES_FILENAME
 
 BEST_EVAL_FILENAME = "best_eval.json"
@@ -59,7 +61,17 @@ def run_final_selection(
     if not candidates:
         return None
     name, steps = selection_metric(metric)
-    given = None if reference is None else torch.from_numpy(load_array(reference)).double()
+    given = None
+    if reference is not None:
+        try:
+            given = torch.from_numpy(load_array(reference)).double()
+        except UserInputError as error:
+            # Checked at the start; moved or damaged since. The trials are not lost for it.
+            print(
+                f"warning: --selection-reference cannot be read now ({error}); the final "
+                "selection scores against the validation split instead",
+                file=sys.stderr,
+            )
     selection = select_final_model(
         candidates, name, steps=steps, reference=given, reference_name=str(reference)
     )

@@ -33,8 +33,8 @@ RECORD_FILENAME = "search_record.yaml"
 EXPERIMENT_FLAGS = (
     "num_samples", "max_epochs", "metric", "scheduler", "searcher", "set", "seed", "time_budget",
     "max_failures", "cpus_per_trial", "gpus_per_trial", "max_concurrent", "top_k", "select_top",
-    "selection_reference", "keep_grace_period", "optuna_storage", "wandb", "wandb_project", "wandb_entity", "code",
-    "code_exclude",
+    "selection_reference", "keep_grace_period", "optuna_storage", "wandb", "wandb_project",
+    "wandb_entity", "code", "code_exclude",
 )  # fmt: skip
 
 
