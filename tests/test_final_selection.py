@@ -81,12 +81,18 @@ def test_a_reference_the_user_gives_is_what_the_candidates_are_scored_against(tr
     latest = trial_candidates("t1", trial_dir)[:1]
     run = load_run(latest[0].path)
     split = run.stats.denormalize(run.data.x_1_val).double()
-    default = select_final_model(latest, "w2", draws=1)
-    same = select_final_model(latest, "w2", draws=1, reference=split, reference_name="same.npy")
+    # At the same solver (4 steps of eval_method), the split's own points score the same.
+    default = select_final_model(latest, "w2", draws=1, steps=4)
+    same = select_final_model(
+        latest, "w2", draws=1, steps=4, reference=split, reference_name="same.npy"
+    )
     assert same.chosen.values == default.chosen.values and same.chosen.floor == default.chosen.floor
     far = select_final_model(
         latest, "w2", draws=1, reference=split[:50] + 3.0, reference_name="far.npy"
     )
+    # Against a reference of the user's, sampled as the user samples: the run's own dopri5.
+    assert far.solver == run.config.solver.describe() and far.solver.startswith("dopri5")
+    assert select_final_model(latest, "w2", draws=1).solver == "10 rk4 steps"
     # Shifted by 3 in both coordinates: W2 grows by about 3 * sqrt(2).
     assert far.chosen.values[0] > default.chosen.values[0] + 3.0
     assert (far.reference_points, far.chosen.n) == (50, 200)

@@ -135,8 +135,9 @@ def build_parser() -> argparse.ArgumentParser:
     outputs.add_argument(
         "--selection-reference", metavar="FILE",
         help="final selection: score the candidates against these points (.npy/.csv, the data's "
-        "own units) instead of the validation split: an independent draw of the data, such as "
-        "fresh simulator output, ideally spread evenly; 5000 points or more (README: Which weights)",
+        "own units) instead of the validation split, sampling with the run's own solver: a draw "
+        "of the data apart from the training file and spread evenly (simulator output from "
+        "stratified inputs), 5000 points or more (README: Which weights)",
     )  # fmt: skip
     outputs.add_argument(
         "--no-report", action="store_true", help="skip report.html and its figures"
