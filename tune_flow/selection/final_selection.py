@@ -27,13 +27,15 @@ evenly along the data's curve, the same way in every repeat; four times as many 
 points moved the pick further from the best on two of three searches, where 5000 evenly spread
 points found it (scurve). Nor can an evenly spread split of the training file see past the
 file: its rows share the file's count fluctuations with the training rows, so weights fitted
-closer to those score better on it than on fresh data (section 23; scurve seed 1's pick, +9.6%). For that the user can hand a reference
-of their own (``reference``; the search's ``--selection-reference``): points drawn
-independently of the training file and spread evenly, such as simulator output from stratified
-inputs. Replayed on the nine kept searches of section 25 with 5000 such points, sampled with
-dopri5: regret +1.0% at worst, and no trial handed on weights more than 3% worse than its own
-latest or best-by-val_loss ones (section 28). 1250 such points were too few (moons seed 2:
-+17.1%), and 5000 i.i.d. fresh points picked +21.3% from the best on scurve seed 2.
+closer to those score better on it than on fresh data (section 23; scurve seed 1's pick, +9.6%).
+
+For that the user can hand a reference of their own (``reference``; the search's
+``--selection-reference``): points drawn independently of the training file and spread evenly,
+such as simulator output from stratified inputs. Replayed on the nine kept searches of section
+25 with 5000 such points, sampled with dopri5: regret +1.0% at worst, and no trial handed on
+weights more than 3% worse than its own latest or best-by-val_loss ones (section 28). 1250 such
+points were too few (moons seed 2: +17.1%), and 5000 i.i.d. fresh points picked +21.3% from the
+best on scurve seed 2.
 """
 
 from __future__ import annotations
