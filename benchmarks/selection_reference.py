@@ -68,15 +68,15 @@ def replay(experiment: Path, args: argparse.Namespace) -> tuple[float, list[tupl
     }
     dataset = experiment.name.split("-")[0]
     reference = reference_points(dataset, args.reference, args.points, args.seed)
-    scored = final_selection._scored
+    solver = final_selection.selection_solver
     if args.solver == "rk4":  # the RK4 of the validation split, against the reference too
-        final_selection._scored = lambda *a: scored(*a[:7], False)
+        final_selection.selection_solver = lambda *_: final_selection.SELECTION_SOLVER
     try:
         selection = select_final_model(
             candidates, "w2", reference=reference, reference_name=args.reference
         )
     finally:
-        final_selection._scored = scored
+        final_selection.selection_solver = solver
     best = min(truth[str(c.path)] for c in candidates)
     regret = truth[str(selection.chosen.candidate.path)] / best - 1
     handed: dict[str, Candidate] = {}

@@ -253,22 +253,21 @@ def apply_overrides(space: SearchSpace, args: argparse.Namespace) -> SearchSpace
     # few rows, a network or a flow that does not import, build or run on a probe batch.
     from tune_flow.space.probe import probe_space
 
-    space.num_train, _ = probe_space(space)
+    space.num_train, point_shape, _ = probe_space(space)
     if args.selection_reference is not None:
         args.selection_reference = check_selection_reference(
-            str((start / args.selection_reference).resolve()), space, args.select_top
+            str((start / args.selection_reference).resolve()), space, point_shape, args.select_top
         )
     return space
 
 
-def check_selection_reference(path: str, space: SearchSpace, select_top: int) -> str:
-    """``path`` when it holds points the final selection can score the space's models against;
-    else one line saying why not (:class:`UserInputError`)."""
-    import math
-
-    from tune_flow.data import inspect_data
+def check_selection_reference(
+    path: str, space: SearchSpace, point_shape: tuple[int, ...], select_top: int
+) -> str:
+    """``path`` when it holds points of ``point_shape`` (the space's data, as probed) that the
+    final selection can score the space's models against; else one line saying why not
+    (:class:`UserInputError`)."""
     from tune_flow.data.files import load_reference
-    from tune_flow.training.config import TrainingConfig
 
     if select_top == 0:
         raise UserInputError(
@@ -280,8 +279,7 @@ def check_selection_reference(path: str, space: SearchSpace, select_top: int) ->
             f"--selection-reference holds points of one dataset, but the space searches "
             f"`{searched[0]}`; search one dataset at a time, or leave the flag out"
         )
-    _, shape = inspect_data(TrainingConfig.from_dict({**space.first_point(), **space.base}))
-    load_reference(path, math.prod(shape), "--selection-reference")
+    load_reference(path, math.prod(point_shape), "--selection-reference")
     return path
 
 

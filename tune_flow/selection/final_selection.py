@@ -94,9 +94,6 @@ _DATA_FIELDS = (
 )  # fmt: skip
 
 
-_GIVEN = ("reference given",)  # data_cache's key for a reference the user gave
-
-
 @dataclass(frozen=True)
 class Candidate:
     """One set of weights of a trial: ``weights`` says which (``best_<metric>``, ``latest``,
@@ -269,14 +266,11 @@ def select_final_model(
     if not candidates:
         raise ValueError("final selection needs at least one candidate")
     started = time.monotonic()
-    own = reference is not None and steps is None  # each run's own sampling solver
     data_cache: dict[tuple, Any] = {}
-    if reference is not None:
-        data_cache[_GIVEN] = reference
     scores, solver, reference_points = [], "", 0
     for candidate in candidates:
         score, solver, reference_points = _scored(
-            candidate, metric, range(1), max_samples, device, data_cache, steps, own
+            candidate, metric, range(1), max_samples, device, data_cache, steps, reference
         )
         scores.append(score)
     finite = [s.values[0] for s in scores if math.isfinite(s.values[0])]
@@ -295,7 +289,7 @@ def select_final_model(
                 device,
                 data_cache,
                 steps,
-                own,
+                reference,
             )
             score.values += more.values
     # The close calls first, by their mean; then the rest. Ties keep the candidates' order.
@@ -314,18 +308,14 @@ def _scored(
     device: str,
     data_cache: dict[tuple, Any],
     steps: int | None = None,
-    own_solver: bool = False,
+    given: torch.Tensor | None = None,
 ) -> tuple[CandidateScore, str, int]:
     """``candidate``'s ``metric`` on the selection's source draws ``draws`` (paired: draw k is
-    the same for every candidate), the solver's description and the reference's size."""
+    the same for every candidate) against ``given`` or its validation split, the solver's
+    description and the reference's size."""
     run = load_run(candidate.path, device)
-    data, reference, samples, floor = _validation(run, metric, max_samples, data_cache)
-    if own_solver:
-        ranking_solver = run.config.solver
-    elif steps is None:
-        ranking_solver = SELECTION_SOLVER
-    else:
-        ranking_solver = Solver(run.config.eval_method, steps)
+    data, reference, samples, floor = _validation(run, metric, max_samples, data_cache, given)
+    ranking_solver = selection_solver(run, steps, given is not None)
     pool = None if data.x_0_val is None else data.x_0_val.to(run.device)
     x_0 = torch.cat(
         [
@@ -342,17 +332,29 @@ def _scored(
     return score, ranking_solver.describe(), len(reference)
 
 
+def selection_solver(run: RestoredRun, steps: int | None, given_reference: bool) -> Solver:
+    """What the selection samples ``run`` with: ``steps`` steps of its ``eval_method`` (a search
+    ranked at few steps), else its own sampling solver against a reference the user gave, else
+    :data:`SELECTION_SOLVER` (see :func:`select_final_model` for why)."""
+    if steps is not None:
+        return Solver(run.config.eval_method, steps)
+    return run.config.solver if given_reference else SELECTION_SOLVER
+
+
 def _validation(
-    run: RestoredRun, metric: str, max_samples: int, cache: dict[tuple, Any]
+    run: RestoredRun,
+    metric: str,
+    max_samples: int,
+    cache: dict[tuple, Any],
+    given: torch.Tensor | None = None,
 ) -> tuple[FlowData, torch.Tensor, int, float]:
-    """The run's data, the reference in original units (its validation split unless the user
-    gave one, ``cache[_GIVEN]``), the points to generate per draw and the metric's floor there
-    (as many points of the data itself against it, :func:`~tune_flow.data.floor_points`), built
-    once per data configuration."""
+    """The run's data, the reference in original units (``given``, else its validation split),
+    the points to generate per draw and the metric's floor there (as many points of the data
+    itself against it, :func:`~tune_flow.data.floor_points`), built once per data
+    configuration."""
     key = tuple(str(getattr(run.config, name)) for name in _DATA_FIELDS)
     if key not in cache:
         data = run.data
-        given = cache.get(_GIVEN)
         reference = data.stats.denormalize(data.x_1_val).double() if given is None else given
         reference = reference.reshape(len(reference), *run.shape)
         samples = min(max_samples, SAMPLES_PER_REFERENCE_POINT * len(reference))

@@ -16,10 +16,10 @@ from tune_flow.training.probe import probe_config
 DATA_FIELDS = tuple(DataSettings.__annotations__)
 
 
-def probe_space(space: SearchSpace) -> tuple[int, float]:
+def probe_space(space: SearchSpace) -> tuple[int, tuple[int, ...], float]:
     """Probe the space's first point, then each other value of a searched ``arch``, ``flow``,
     ``dataset``, ``source`` or ``aug`` in its place; return (training rows of the first point,
-    seconds).
+    the shape of one of its points, seconds).
 
     One line (:class:`UserInputError`) names the first network, flow or dataset that fails. A
     data file or dataset callable is loaded once per distinct data setting, not once per value
@@ -35,6 +35,7 @@ def probe_space(space: SearchSpace) -> tuple[int, float]:
         return probe_config(config, inspected[key])[0]
 
     rows = probe(first)
+    shape = next(iter(inspected.values()))[1]
     for parameter in space.parameters:
         if parameter.name not in IMPORT_PATH_FIELDS:
             continue
@@ -51,4 +52,4 @@ def probe_space(space: SearchSpace) -> tuple[int, float]:
                 # those combinations are the trials' to refuse.
                 continue
             probe(config)
-    return rows, time.perf_counter() - started
+    return rows, shape, time.perf_counter() - started
